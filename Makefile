@@ -1,0 +1,36 @@
+# Two entry points, each creating its own virtual environment (.venv):
+#   make demo   set up and run the demo
+#   make test   set up and run the full test suite
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-dev
+
+.PHONY: demo test setup bench clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e ".[dev]"
+	touch $(STAMP)
+
+$(VENV)/.installed-all: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e ".[all]"
+	touch $@
+
+setup: $(STAMP)
+
+demo: $(VENV)/.installed-all
+	$(BIN)/python examples/demo.py
+
+test: $(STAMP)
+	DALAM_DATA=$${DALAM_DATA:-$$( [ -d ../shared/data ] && cd ../shared/data && pwd )} \
+	$(BIN)/python -m pytest -n 2 tests
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run_all.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,75 @@
+"""PyTorch-like printing: ``tensor([1.0000, 2.5000], requires_grad=True)``."""
+import numpy as np
+
+from . import backend
+
+_PRINT = {"precision": 4, "threshold": 1000, "edgeitems": 3, "linewidth": 80, "sci_mode": None}
+
+
+def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=None, sci_mode=None):
+    for k, v in (("precision", precision), ("threshold", threshold), ("edgeitems", edgeitems),
+                 ("linewidth", linewidth), ("sci_mode", sci_mode)):
+        if v is not None:
+            _PRINT[k] = v
+
+
+def _float_formatter(a):
+    p = _PRINT["precision"]
+    finite = a[np.isfinite(a)] if a.size else a
+    if finite.size == 0:
+        return lambda x: f"{x}"
+    absf = np.abs(finite.astype(np.float64))
+    nz = absf[absf > 0]
+    all_int = bool(np.all(np.floor(finite) == finite))
+    sci = _PRINT["sci_mode"]
+    if sci is None:
+        if all_int:
+            sci = nz.size > 0 and nz.max() > 1e8
+        else:
+            sci = nz.size > 0 and (nz.max() / nz.min() > 1000.0 or nz.max() > 1e8 or nz.min() < 1e-4)
+    if sci:
+        f = lambda x: _special(x) or f"{x:.{p}e}"
+    elif all_int:
+        f = lambda x: _special(x) or f"{x:.0f}."
+    else:
+        f = lambda x: _special(x) or f"{x:.{p}f}"
+    sample = a.reshape(-1)
+    if sample.size > _PRINT["threshold"]:
+        e = _PRINT["edgeitems"]
+        sample = np.concatenate([sample[:e * 50], sample[-e * 50:]])
+    width = np.max([len(f(v)) for v in sample])
+    return lambda x: f(x).rjust(width)
+
+
+def _special(x):
+    if np.isnan(x):
+        return "nan"
+    if np.isinf(x):
+        return "inf" if x > 0 else "-inf"
+    return None
+
+
+def tensor_repr(t):
+    a = t.data
+    prefix = "tensor("
+    if a.dtype.kind == "f":
+        fmt = {"float_kind": _float_formatter(a)}
+    elif a.dtype.kind == "b":
+        fmt = {"bool": lambda x: "True" if x else "False"}
+    else:
+        fmt = None
+    if a.size == 0:
+        body = "[]" if a.ndim == 1 else f"[], size={a.shape}"
+    else:
+        body = np.array2string(a, separator=", ", prefix=prefix, formatter=fmt,
+                               threshold=_PRINT["threshold"], edgeitems=_PRINT["edgeitems"],
+                               max_line_width=_PRINT["linewidth"])
+    extras = []
+    default_dt = {backend.get_default_dtype(), np.dtype(np.int64), np.dtype(np.bool_)}
+    if a.dtype not in default_dt or a.size == 0 and a.dtype != backend.get_default_dtype():
+        extras.append(f"dtype=dalam.{a.dtype}")
+    if t.grad_fn is not None:
+        extras.append(f"grad_fn=<{type(t.grad_fn).__name__}Backward0>")
+    elif t.requires_grad:
+        extras.append("requires_grad=True")
+    return prefix + body + "".join(", " + e for e in extras) + ")"

@@ -1,0 +1,259 @@
+"""The backward engine: reverse topological traversal, iterative.
+
+Two passes over the graph of ``Function`` nodes reachable from the roots:
+1. count, for each node, how many consumers will send it a gradient;
+2. process nodes in Kahn order (a node runs once all its consumers have run),
+   so each node's backward is called exactly once with its summed gradient.
+No recursion: a chain of 100,000 ops is just a longer loop.
+"""
+from ..backend import xp
+from . import grad_mode
+
+
+def _sum_to_shape(g, shape):
+    """Reduce a broadcast gradient back to ``shape`` (numpy arrays)."""
+    if g.shape == shape:
+        return g
+    nd = g.ndim - len(shape)
+    if nd < 0:
+        return xp.broadcast_to(g, shape)  # a scalar grad for a bigger input
+    axes = list(range(nd))
+    for i, s in enumerate(shape):
+        if s == 1 and g.shape[nd + i] != 1:
+            axes.append(nd + i)
+    if axes:
+        g = g.sum(axis=tuple(axes), keepdims=True)
+    if nd:
+        g = g.reshape(shape)
+    elif g.shape != shape:
+        g = g.reshape(shape)
+    return g
+
+
+def _sum_to_shape_t(g, shape):
+    """Tensor version for create_graph=True."""
+    if tuple(g.shape) == shape:
+        return g
+    nd = g.ndim - len(shape)
+    axes = list(range(nd))
+    for i, s in enumerate(shape):
+        if s == 1 and g.shape[nd + i] != 1:
+            axes.append(nd + i)
+    if axes:
+        g = g.sum(dim=tuple(axes), keepdim=True)
+    return g.reshape(shape)
+
+
+def _fix(g, meta, create_graph):
+    shape, dtype = meta
+    if create_graph:
+        g = _sum_to_shape_t(g, shape)
+        if g.dtype != dtype:
+            g = g.to(dtype)
+        return g
+    if g.shape != shape:
+        g = _sum_to_shape(g, shape)
+    if g.dtype != dtype:
+        g = g.astype(dtype)
+    return g
+
+
+def run_backward(roots, grads, retain_graph=False, create_graph=False, inputs=None,
+                 allow_unused=False, accumulate=True):
+    """Backpropagate ``grads`` from ``roots``.
+
+    accumulate=True: add into the ``.grad`` of leaves (Tensor.backward).
+    accumulate=False: return the gradients of ``inputs`` (autograd.grad).
+    """
+    from ..tensor import Tensor
+
+    # gradient buffers: node -> list per output; leaves -> accumulated grad
+    buffers = {}
+    leaf_grads = {}
+    capture = None
+    if inputs is not None:
+        capture = {}
+        for t in inputs:
+            if t.grad_fn is not None:
+                capture[(id(t.grad_fn), t._output_nr)] = None
+
+    starts = []
+    for r, g in zip(roots, grads):
+        if not r.requires_grad:
+            raise RuntimeError(
+                "backward: the tensor does not require grad and has no grad_fn; "
+                "did you create it under no_grad(), or forget requires_grad=True on the inputs?")
+        if r.grad_fn is None:
+            _add_leaf(leaf_grads, r, g, create_graph)
+            continue
+        fn = r.grad_fn
+        buf = buffers.get(fn)
+        if buf is None:
+            buf = buffers[fn] = [None] * fn.n_outputs
+        i = r._output_nr
+        buf[i] = g if buf[i] is None else buf[i] + g
+        starts.append(fn)
+
+    # pass 1: dependency counts
+    deps = {}
+    seen = set()
+    stack = list(starts)
+    for fn in starts:
+        seen.add(fn)
+    while stack:
+        fn = stack.pop()
+        if getattr(fn, "_released", False) or fn.edges is None:
+            raise RuntimeError(
+                f"backward: trying to backward through the graph a second time (node "
+                f"{type(fn).__name__}); its saved values were freed after the first backward. "
+                "Pass retain_graph=True to the first backward() if you need to call it twice.")
+        for e in fn.edges:
+            if e is None or isinstance(e, Tensor):
+                continue
+            nxt = e[0]
+            deps[nxt] = deps.get(nxt, 0) + 1
+            if nxt not in seen:
+                seen.add(nxt)
+                stack.append(nxt)
+
+    ready = [fn for fn in seen if deps.get(fn, 0) == 0]
+    ctx = grad_mode.enable_grad() if create_graph else grad_mode.no_grad()
+    with ctx:
+        while ready:
+            fn = ready.pop()
+            gouts = buffers.pop(fn, None)
+            if gouts is None:
+                gouts = [None] * fn.n_outputs
+            # hooks / retain_grad / captured inputs on this node's outputs
+            if fn._hooks:
+                for i, hooks in fn._hooks.items():
+                    if gouts[i] is not None:
+                        for h in hooks:
+                            r = h(_as_tensor(gouts[i], create_graph))
+                            if r is not None:
+                                gouts[i] = r if create_graph else r.data
+            if fn._retained:
+                for i, ref in fn._retained.items():
+                    t = ref()
+                    if t is not None and gouts[i] is not None:
+                        gi = _as_tensor(gouts[i], create_graph)
+                        t.grad = gi if t.grad is None else t.grad + gi
+            if capture is not None:
+                for i in range(fn.n_outputs):
+                    k = (id(fn), i)
+                    if k in capture and gouts[i] is not None:
+                        capture[k] = gouts[i] if capture[k] is None else capture[k] + gouts[i]
+            if all(g is None for g in gouts):
+                grads_in = [None] * len(fn.edges)
+            else:
+                fn.check_versions()
+                if fn.n_outputs > 1 and any(g is None for g in gouts):
+                    gouts = [g if g is not None else _zeros_for(fn, i, create_graph)
+                             for i, g in enumerate(gouts)]
+                if create_graph:
+                    bg = getattr(fn, "backward_graph", None)
+                    if bg is None:
+                        raise RuntimeError(
+                            f"{type(fn).__name__} does not support double backward "
+                            "(create_graph=True); no backward_graph is defined for it.")
+                    res = bg(*gouts)
+                else:
+                    res = fn.backward(*gouts)
+                if type(res) is not tuple and type(res) is not list:
+                    res = (res,)
+                if len(res) != len(fn.edges):
+                    raise RuntimeError(
+                        f"{type(fn).__name__}.backward returned {len(res)} gradients for "
+                        f"{len(fn.edges)} inputs")
+                grads_in = res
+            edges = fn.edges
+            metas = fn.in_meta
+            if not retain_graph:
+                fn.release()
+            for e, g, meta in zip(edges, grads_in, metas):
+                if e is None:
+                    continue
+                if g is not None:
+                    g = _fix(g, meta, create_graph)
+                if isinstance(e, Tensor):
+                    if g is not None:
+                        _add_leaf(leaf_grads, e, g, create_graph)
+                    continue
+                nxt, idx = e
+                if g is not None:
+                    buf = buffers.get(nxt)
+                    if buf is None:
+                        buf = buffers[nxt] = [None] * nxt.n_outputs
+                    buf[idx] = g if buf[idx] is None else buf[idx] + g
+                d = deps[nxt] - 1
+                deps[nxt] = d
+                if d == 0:
+                    ready.append(nxt)
+
+    if accumulate:
+        handed = set()
+        for t, g in leaf_grads.values():
+            if t._hooks:
+                for h in t._hooks:
+                    r = h(_as_tensor(g, create_graph))
+                    if r is not None:
+                        g = r if create_graph else r.data
+            if create_graph:
+                t.grad = g if t.grad is None else t.grad + g
+                continue
+            if t.grad is None:
+                # own the array: a gradient may alias another leaf's or be a read-only view
+                if g.base is not None or not g.flags.writeable or id(g) in handed:
+                    g = g.copy()
+                handed.add(id(g))
+                t.grad = Tensor._make(g, False, None)
+            else:
+                old = t.grad.data
+                if old.shape == g.shape and old.flags.writeable:
+                    xp.add(old, g, out=old, casting="unsafe")
+                else:
+                    t.grad.data = old + g
+        return None
+
+    out = []
+    for t in inputs:
+        if t.grad_fn is None:
+            rec = leaf_grads.get(id(t))
+            g = rec[1] if rec is not None else None
+            if rec is not None and t._hooks:
+                for h in t._hooks:
+                    r = h(_as_tensor(g, create_graph))
+                    if r is not None:
+                        g = r if create_graph else r.data
+        else:
+            g = capture.get((id(t.grad_fn), t._output_nr))
+        if g is None:
+            if not allow_unused:
+                raise RuntimeError(
+                    "autograd.grad: one of the inputs was not used in the graph of the outputs; "
+                    "pass allow_unused=True to get None for it.")
+            out.append(None)
+        else:
+            out.append(_as_tensor(g, create_graph))
+    return tuple(out)
+
+
+def _add_leaf(leaf_grads, t, g, create_graph):
+    rec = leaf_grads.get(id(t))
+    if rec is None:
+        leaf_grads[id(t)] = (t, g)
+    else:
+        leaf_grads[id(t)] = (t, rec[1] + g)
+
+
+def _as_tensor(g, create_graph):
+    from ..tensor import Tensor
+    if isinstance(g, Tensor):
+        return g
+    return Tensor._make(g, False, None)
+
+
+def _zeros_for(fn, i, create_graph):
+    shape, dtype = fn._out_meta[i]
+    z = xp.zeros(shape, dtype)
+    return _as_tensor(z, True) if create_graph else z

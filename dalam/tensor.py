@@ -1,0 +1,405 @@
+"""``Tensor``: a NumPy array plus what autograd needs.
+
+A Tensor holds ``data`` (a numpy array), ``requires_grad``, ``grad`` and
+``grad_fn`` (the Function that produced it; None for leaves).  Maths methods
+are attached by the op modules in ``dalam.ops`` next to each op's forward and
+backward, so this file only has the container, conversions and the
+in-place/housekeeping methods.
+"""
+import numpy as np
+
+from . import backend
+from .backend import xp
+from .autograd import grad_mode
+
+_gstate = grad_mode.state
+
+
+class Tensor:
+    __slots__ = ("data", "grad", "requires_grad", "grad_fn", "_output_nr", "_vc", "_hooks",
+                 "__weakref__")
+    __array_priority__ = 1000  # so ndarray (op) Tensor defers to Tensor's reflected op
+
+    def __init__(self, data, requires_grad=False, dtype=None):
+        arr = _to_array(data, dtype)
+        self.data = arr
+        self.grad = None
+        self.grad_fn = None
+        self._output_nr = 0
+        self._vc = [0]
+        self._hooks = None
+        self.requires_grad = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    @classmethod
+    def _make(cls, data, requires_grad, grad_fn, output_nr=0, vc=None):
+        t = object.__new__(cls)
+        t.data = data
+        t.grad = None
+        t.requires_grad = requires_grad
+        t.grad_fn = grad_fn
+        t._output_nr = output_nr
+        t._vc = vc if vc is not None else [0]
+        t._hooks = None
+        return t
+
+    # ---------------------------------------------------------------- basics
+    @property
+    def shape(self):
+        return self.data.shape
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    @property
+    def ndim(self):
+        return self.data.ndim
+
+    @property
+    def device(self):
+        return "cpu"
+
+    @property
+    def is_leaf(self):
+        return self.grad_fn is None
+
+    @property
+    def _version(self):
+        return self._vc[0]
+
+    def is_floating_point(self):
+        return self.data.dtype.kind == "f"
+
+    def dim(self):
+        return self.data.ndim
+
+    def size(self, dim=None):
+        if dim is None:
+            return self.data.shape
+        return self.data.shape[dim]
+
+    def numel(self):
+        return int(self.data.size)
+
+    nelement = numel
+
+    def element_size(self):
+        return self.data.itemsize
+
+    def __len__(self):
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.data.shape[0]
+
+    def __iter__(self):
+        if self.data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        for i in range(self.data.shape[0]):
+            yield self[i]
+
+    def item(self):
+        if self.data.size != 1:
+            raise RuntimeError(
+                f"item(): a Tensor with {self.data.size} elements cannot be converted to a "
+                "Python number; only one-element tensors can.")
+        return self.data.reshape(()).item()
+
+    def tolist(self):
+        return self.data.tolist()
+
+    def numpy(self):
+        if self.requires_grad:
+            raise RuntimeError(
+                "Can't call numpy() on a Tensor that requires grad. Use tensor.detach().numpy() "
+                "instead.")
+        return self.data
+
+    def __array__(self, dtype=None, copy=None):
+        a = self.data
+        return a if dtype is None else a.astype(dtype)
+
+    def __bool__(self):
+        if self.data.size != 1:
+            raise RuntimeError(
+                f"Boolean value of a Tensor with {self.data.size} elements is ambiguous; "
+                "use .any() or .all().")
+        return bool(self.data.reshape(()))
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __index__(self):
+        if self.data.dtype.kind not in "iub" or self.data.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self.item())
+
+    __hash__ = object.__hash__
+
+    def __repr__(self):
+        from ._repr import tensor_repr
+        return tensor_repr(self)
+
+    def __format__(self, spec):
+        if self.data.ndim == 0 and spec:
+            return format(self.item(), spec)
+        return repr(self) if not spec else format(repr(self), spec)
+
+    # ---------------------------------------------------------------- autograd
+    def requires_grad_(self, requires_grad=True):
+        if requires_grad and self.data.dtype.kind not in "fc":
+            raise RuntimeError(
+                f"only floating point tensors can require gradients (this one is {self.data.dtype}); "
+                "convert it with .float() first.")
+        if not requires_grad and self.grad_fn is not None:
+            raise RuntimeError("requires_grad_(False) on a non-leaf tensor; use .detach() instead.")
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    def detach(self):
+        """A tensor sharing data (and version counter) but cut from the graph."""
+        return Tensor._make(self.data, False, None, 0, self._vc)
+
+    def detach_(self):
+        self.grad_fn = None
+        self.requires_grad = False
+        return self
+
+    def retain_grad(self):
+        if self.grad_fn is None:
+            return
+        fn = self.grad_fn
+        import weakref
+        if fn._retained is None:
+            fn._retained = {}
+        fn._retained[self._output_nr] = weakref.ref(self)
+
+    def register_hook(self, hook):
+        """Call ``hook(grad)`` when this tensor's gradient is computed; a return
+        value other than None replaces the gradient."""
+        if not self.requires_grad:
+            raise RuntimeError("register_hook: cannot register a hook on a tensor that doesn't require grad")
+        if self.grad_fn is None:
+            if self._hooks is None:
+                self._hooks = []
+            self._hooks.append(hook)
+            lst = self._hooks
+        else:
+            fn = self.grad_fn
+            if fn._hooks is None:
+                fn._hooks = {}
+            lst = fn._hooks.setdefault(self._output_nr, [])
+            lst.append(hook)
+        return _HookHandle(lst, hook)
+
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        from .autograd.engine import run_backward
+        if gradient is None:
+            if self.data.size != 1:
+                raise RuntimeError(
+                    f"backward: grad can be implicitly created only for scalar outputs, but this "
+                    f"tensor has shape {tuple(self.shape)}. Pass a gradient of that shape "
+                    "(e.g. t.backward(dalam.ones_like(t))) or reduce it first (t.sum()).")
+            g = xp.ones(self.data.shape, self.data.dtype)
+        else:
+            g = gradient.data if isinstance(gradient, Tensor) else xp.asarray(gradient, self.data.dtype)
+            if g.shape != self.data.shape:
+                raise RuntimeError(
+                    f"backward: gradient has shape {g.shape} but the tensor has shape {self.data.shape}")
+        if create_graph:
+            g = gradient if isinstance(gradient, Tensor) else Tensor._make(g, False, None)
+        if retain_graph is None:
+            retain_graph = create_graph
+        run_backward([self], [g], retain_graph=retain_graph, create_graph=create_graph)
+
+    # ---------------------------------------------------------------- dtype
+    def to(self, *args, **kwargs):
+        """``to(dtype)``; device strings 'cpu' are accepted and ignored."""
+        dtype = kwargs.get("dtype")
+        for a in args:
+            if isinstance(a, Tensor):
+                dtype = a.dtype
+            elif isinstance(a, str) and a.startswith("cpu"):
+                continue
+            elif isinstance(a, str) and (a.startswith("cuda") or a.startswith("mps")):
+                raise RuntimeError(f"to({a!r}): dalam runs on the CPU (NumPy); GPU support comes later")
+            elif a is not None:
+                dtype = a
+        if dtype is None:
+            return self
+        dtype = np.dtype(dtype)
+        if dtype == self.data.dtype:
+            return self
+        from .ops.elementwise import cast
+        return cast(self, dtype)
+
+    def type(self, dtype=None):
+        if dtype is None:
+            return f"dalam.{self.dtype}"
+        return self.to(dtype)
+
+    def float(self):
+        return self.to(backend.float32)
+
+    def double(self):
+        return self.to(backend.float64)
+
+    def half(self):
+        return self.to(backend.float16)
+
+    def long(self):
+        return self.to(backend.int64)
+
+    def int(self):
+        return self.to(backend.int32)
+
+    def bool(self):
+        return self.to(backend.bool_)
+
+    def type_as(self, other):
+        return self.to(other.dtype)
+
+    def cpu(self):
+        return self
+
+    def cuda(self, *a, **k):
+        raise RuntimeError("cuda(): dalam runs on the CPU (NumPy); GPU support comes later")
+
+    # ---------------------------------------------------------------- in-place
+    def _bump(self):
+        self._vc[0] += 1
+
+    def _check_inplace(self, opname):
+        if _gstate.enabled and self.requires_grad and self.grad_fn is None:
+            raise RuntimeError(
+                f"{opname}: a leaf Variable that requires grad is being used in an in-place "
+                "operation. Wrap it in `with dalam.no_grad():` (as optimisers do) or use an "
+                "out-of-place op.")
+
+    def _inplace_result(self, result, opname):
+        """Make ``self`` hold ``result`` (a Tensor) in place."""
+        self._check_inplace(opname)
+        if _gstate.enabled and result.requires_grad:
+            # rebase history: self now is the op's output
+            self.data = result.data.astype(self.data.dtype, copy=False)
+            self.grad_fn = result.grad_fn
+            self._output_nr = result._output_nr
+            self.requires_grad = True
+        else:
+            r = result.data
+            if r.shape != self.data.shape:
+                r = xp.broadcast_to(r, self.data.shape)
+            self.data[...] = r
+        self._bump()
+        return self
+
+    def copy_(self, src):
+        src_t = src if isinstance(src, Tensor) else Tensor(src)
+        if _gstate.enabled and src_t.requires_grad:
+            from .ops.elementwise import cast
+            from .ops.shape import expand
+            r = src_t if src_t.shape == self.shape else expand(src_t, self.shape)
+            return self._inplace_result(cast(r, self.dtype) if r.dtype != self.dtype else r, "copy_")
+        self._check_inplace("copy_")
+        try:
+            self.data[...] = src_t.data
+        except ValueError:
+            raise RuntimeError(
+                f"copy_: source of shape {tuple(src_t.shape)} cannot be broadcast to {tuple(self.shape)}")
+        self._bump()
+        return self
+
+    def zero_(self):
+        self._check_inplace("zero_")
+        self.data[...] = 0
+        self._bump()
+        return self
+
+    def fill_(self, value):
+        self._check_inplace("fill_")
+        self.data[...] = value.item() if isinstance(value, Tensor) else value
+        self._bump()
+        return self
+
+    def normal_(self, mean=0.0, std=1.0, generator=None):
+        self._check_inplace("normal_")
+        g = generator or backend.rng()
+        self.data[...] = g.standard_normal(self.data.shape, dtype=np.float64) * std + mean
+        self._bump()
+        return self
+
+    def uniform_(self, a=0.0, b=1.0, generator=None):
+        self._check_inplace("uniform_")
+        g = generator or backend.rng()
+        self.data[...] = g.uniform(a, b, self.data.shape)
+        self._bump()
+        return self
+
+    def bernoulli_(self, p=0.5, generator=None):
+        self._check_inplace("bernoulli_")
+        g = generator or backend.rng()
+        self.data[...] = g.random(self.data.shape) < p
+        self._bump()
+        return self
+
+    def clone(self):
+        from .ops.elementwise import clone
+        return clone(self)
+
+    def contiguous(self):
+        return self
+
+    def is_contiguous(self):
+        return bool(self.data.flags.c_contiguous)
+
+    def data_ptr(self):
+        return self.data.__array_interface__["data"][0]
+
+    def share_memory_(self):
+        return self
+
+
+class _HookHandle:
+    def __init__(self, lst, hook):
+        self._lst, self._hook = lst, hook
+
+    def remove(self):
+        try:
+            self._lst.remove(self._hook)
+        except ValueError:
+            pass
+
+
+def _to_array(data, dtype=None):
+    """Build the numpy array for a new tensor with PyTorch's dtype inference:
+    Python floats -> float32 (default), ints -> int64, bools -> bool."""
+    if isinstance(data, Tensor):
+        arr = data.data.copy()
+        return arr if dtype is None else arr.astype(np.dtype(dtype), copy=False)
+    if dtype is not None:
+        dtype = np.dtype(dtype)
+        return np.array(data, dtype=dtype)
+    if isinstance(data, np.ndarray):
+        if data.dtype == np.float64 or data.dtype.kind in "fiub":
+            return data.copy()
+        return data.astype(backend.get_default_dtype())
+    arr = np.array(data)
+    k = arr.dtype.kind
+    if k == "f":
+        return arr.astype(backend.get_default_dtype(), copy=False)
+    if k in "iu":
+        return arr.astype(np.int64, copy=False)
+    if k == "b":
+        return arr
+    if k == "O" or k in "US":
+        # e.g. a list of tensors
+        try:
+            arr = np.array([np.asarray(x.data if isinstance(x, Tensor) else x) for x in data])
+        except Exception:
+            raise TypeError(f"tensor(): could not infer a numeric dtype from {type(data).__name__} data")
+        return _to_array(arr if arr.dtype.kind != "f" else arr.astype(backend.get_default_dtype()))
+    raise TypeError(f"tensor(): unsupported data of dtype {arr.dtype}")
