@@ -1,0 +1,54 @@
+"""Shared test helpers: PyTorch comparison and the data directory.
+
+PyTorch is a test-only dependency; it is pinned to one thread so the suite
+behaves the same on a shared 2-core machine.
+"""
+import os
+import pathlib
+
+import numpy as np
+import pytest
+import torch
+
+import dalam
+
+torch.set_num_threads(1)
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+_shared = ROOT.parent / "shared" / "data"
+DATA_DIR = os.environ.get("DALAM_DATA") or (str(_shared) if _shared.is_dir() else None)
+
+
+def to_torch(t, requires_grad=None):
+    """A torch tensor with the same values and dtype as a dalam tensor/array."""
+    a = t.data if isinstance(t, dalam.Tensor) else np.asarray(t)
+    tt = torch.from_numpy(np.array(a, copy=True))
+    rg = (t.requires_grad if isinstance(t, dalam.Tensor) else False) if requires_grad is None else requires_grad
+    if rg:
+        tt.requires_grad_(True)
+    return tt
+
+
+def assert_close(ours, theirs, rtol=1e-5, atol=1e-6, check_dtype=True, msg=""):
+    """Compare a dalam tensor (or array) with a torch tensor (or array)."""
+    a = ours.data if isinstance(ours, dalam.Tensor) else np.asarray(ours)
+    b = theirs.detach().numpy() if isinstance(theirs, torch.Tensor) else np.asarray(theirs)
+    if check_dtype:
+        assert a.dtype == b.dtype, f"{msg} dtype mismatch: dalam {a.dtype} vs torch {b.dtype}"
+    assert a.shape == b.shape, f"{msg} shape mismatch: dalam {a.shape} vs torch {b.shape}"
+    np.testing.assert_allclose(a, b, rtol=rtol, atol=atol, err_msg=msg)
+
+
+@pytest.fixture
+def data_dir():
+    if DATA_DIR is None:
+        pytest.skip("no data directory (set DALAM_DATA or put ../shared/data beside the repo)")
+    return DATA_DIR
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    dalam.manual_seed(0)
+    torch.manual_seed(0)
+    np.random.seed(0)
+    yield
