@@ -167,7 +167,7 @@ class Softmax(Function):
 
     def forward(self, x, axis):
         self.axis = axis
-        e = xp.exp(x - xp.max(x, axis=axis, keepdims=True))
+        e = xp.exp(x - xp.max(x, axis=axis, keepdims=True, initial=-xp.inf))
         e /= xp.sum(e, axis=axis, keepdims=True)
         self.y = e
         return e
@@ -189,7 +189,7 @@ class LogSoftmax(Function):
 
     def forward(self, x, axis):
         self.axis = axis
-        s = x - xp.max(x, axis=axis, keepdims=True)
+        s = x - xp.max(x, axis=axis, keepdims=True, initial=-xp.inf)
         s -= xp.log(xp.sum(xp.exp(s), axis=axis, keepdims=True))
         self.y = s
         return s

@@ -487,18 +487,35 @@ def cos(x):
     return Cos.apply(_float_in(x))
 
 
+class Piecewise(Function):
+    """sign, floor, ceil, round, trunc: piecewise constant, so the gradient is
+    zero; the output still requires grad (as in PyTorch) so that a loss built
+    from it can call backward()."""
+    saves = ()
+
+    def forward(self, x, np_fn):
+        return np_fn(x)
+
+    def backward(self, gy):
+        return xp.zeros_like(gy)
+
+
 @method("sign")
 def sign(x):
-    """Sign has zero gradient everywhere it is defined; it builds no graph."""
-    return Tensor._make(xp.sign(x.data), False, None)
+    return Piecewise.apply(x, np_fn=xp.sign)
 
 
 def _nograd(np_fn, name):
     def f(x):
+        if x.requires_grad and x.data.dtype.kind == "f" and name in _PIECEWISE:
+            return Piecewise.apply(x, np_fn=np_fn)
         return Tensor._make(np_fn(x.data), False, None)
     f.__name__ = name
     setattr(Tensor, name, f)
     return f
+
+
+_PIECEWISE = ("floor", "ceil", "round", "trunc")
 
 
 floor = _nograd(xp.floor, "floor")

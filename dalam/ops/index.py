@@ -268,7 +268,7 @@ class MaskedFill(Function):
         return xp.where(mask, xp.asarray(value, x.dtype), x)
 
     def backward(self, gy):
-        return xp.where(self.mask, 0, gy)
+        return xp.where(self.mask, xp.zeros((), gy.dtype), gy), None
 
 
 @method("masked_fill")

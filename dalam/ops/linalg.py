@@ -235,16 +235,21 @@ class Einsum(Function):
             if not self.needs_input_grad[i]:
                 grads.append(None)
                 continue
-            if len(set(s)) != len(s):
-                raise RuntimeError(f"einsum backward: repeated subscripts in one operand ({s!r}) are not supported")
+            uniq = "".join(dict.fromkeys(s))  # 'ii' -> 'i': the operand's diagonal is what was used
             others = [(t, o) for j, (t, o) in enumerate(zip(self.ins, self.ops)) if j != i]
             avail = set(self.out).union(*[set(t) for t, _ in others]) if others else set(self.out)
-            target = "".join(c for c in s if c in avail)
+            target = "".join(c for c in uniq if c in avail)
             eq = ",".join([self.out] + [t for t, _ in others]) + "->" + target
             g = xp.einsum(eq, gy, *[o for _, o in others], optimize=len(others) > 1)
-            if target != s:
-                shape = [x.shape[k] if c in avail else 1 for k, c in enumerate(s)]
-                g = xp.broadcast_to(g.reshape(shape), x.shape)
+            if target != uniq:
+                dims = dict(zip(s, x.shape))
+                shape = [dims[c] if c in avail else 1 for c in uniq]
+                g = xp.broadcast_to(g.reshape(shape), [dims[c] for c in uniq])
+            if uniq != s:
+                # scatter onto the diagonal: einsum('ii->i', z) is a writeable view of z
+                full = xp.zeros(x.shape, dtype=g.dtype)
+                xp.einsum(s + "->" + uniq, full)[...] = g
+                g = full
             grads.append(g)
         return tuple(grads)
 

@@ -74,8 +74,9 @@ class Var(Function):
 
     def backward(self, gy):
         g = _expand_back(gy, self.x.shape, self.axes, self.keepdim)
+        scale = 2.0 / self.denom if self.denom else float("inf")  # as PyTorch: 0 * inf = nan
         with np.errstate(divide="ignore", invalid="ignore"):
-            return g * (2.0 / self.denom) * (self.x - self.mu).astype(self.x.dtype)
+            return g * scale * (self.x - self.mu).astype(self.x.dtype)
 
 
 class Prod(Function):
@@ -143,7 +144,7 @@ class AMaxMin(Function):
 class LogSumExp(Function):
     def forward(self, x, axes, keepdim):
         self.x, self.axes, self.keepdim = x, axes, keepdim
-        m = xp.max(x, axis=axes, keepdims=True)
+        m = xp.max(x, axis=axes, keepdims=True, initial=-xp.inf)  # -inf over an empty dim
         m = xp.where(xp.isfinite(m), m, 0)
         s = xp.log(xp.sum(xp.exp(x - m), axis=axes, keepdims=True)) + m
         self.sk = s
@@ -164,7 +165,7 @@ def sum(input, dim=None, keepdim=False, dtype=None):
     if axes == ():
         axes = None
     if dtype is not None or input.data.dtype.kind in "biu":
-        dt = np.dtype(dtype) if dtype is not None else np.int64
+        dt = np.dtype(dtype) if dtype is not None else np.dtype(np.int64)
         input = input.to(dt)
         if dt.kind != "f":
             return Tensor._make(xp.sum(input.data, axis=axes, keepdims=keepdim), False, None)

@@ -113,8 +113,16 @@ Tensor.mT = property(lambda self: transpose(self, -2, -1))
 
 @method("movedim", "moveaxis")
 def movedim(input, source, destination):
-    order = list(np.moveaxis(np.arange(input.ndim), source, destination))
-    return Permute.apply(input, axes=tuple(int(i) for i in order))
+    src = source if isinstance(source, (tuple, list)) else (source,)
+    dst = destination if isinstance(destination, (tuple, list)) else (destination,)
+    if len(src) != len(dst):
+        raise RuntimeError(f"movedim: source {src} and destination {dst} must have the same length")
+    src = [norm_dim(s, input.ndim, "movedim") for s in src]
+    dst = [norm_dim(d, input.ndim, "movedim") for d in dst]
+    order = [i for i in range(input.ndim) if i not in src]
+    for d, s in sorted(zip(dst, src)):
+        order.insert(d, s)
+    return Permute.apply(input, axes=tuple(order))
 
 
 @method("flatten")
