@@ -24,7 +24,7 @@ def _float_formatter(a):
     sci = _PRINT["sci_mode"]
     if sci is None:
         if all_int:
-            sci = nz.size > 0 and nz.max() > 1e8
+            sci = nz.size > 0 and (nz.max() / nz.min() > 1000.0 or nz.max() > 1e8)
         else:
             sci = nz.size > 0 and (nz.max() / nz.min() > 1000.0 or nz.max() > 1e8 or nz.min() < 1e-4)
     if sci:
@@ -33,7 +33,7 @@ def _float_formatter(a):
         f = lambda x: _special(x) or f"{x:.0f}."
     else:
         f = lambda x: _special(x) or f"{x:.{p}f}"
-    sample = a.reshape(-1)
+    sample = finite.reshape(-1)  # as torch: the width comes from finite values only
     if sample.size > _PRINT["threshold"]:
         e = _PRINT["edgeitems"]
         sample = np.concatenate([sample[:e * 50], sample[-e * 50:]])
@@ -55,7 +55,8 @@ def tensor_repr(t):
     if a.dtype.kind == "f":
         fmt = {"float_kind": _float_formatter(a)}
     elif a.dtype.kind == "b":
-        fmt = {"bool": lambda x: "True" if x else "False"}
+        w = 5 if (a.size and not a.all()) else 4  # torch right-aligns True beside False
+        fmt = {"bool": lambda x: ("True" if x else "False").rjust(w)}
     else:
         fmt = None
     if a.size == 0:

@@ -144,6 +144,8 @@ def randn_like(input, dtype=None, requires_grad=False):
 def randint(low, high=None, size=None, dtype=None, generator=None, device=None):
     if high is None:
         low, high = 0, low
+    elif size is None and isinstance(high, (tuple, list)):
+        low, high, size = 0, low, high  # randint(high, size) as in PyTorch
     if size is None:
         raise TypeError("randint: size is required, e.g. randint(0, 10, (3,))")
     g = _gen(generator)

@@ -13,6 +13,8 @@ from .backend import xp
 from .autograd import grad_mode
 
 _gstate = grad_mode.state
+_ndarray = xp.ndarray
+_run_backward = None  # engine, imported on first backward()
 
 
 class Tensor:
@@ -35,7 +37,7 @@ class Tensor:
     @classmethod
     def _make(cls, data, requires_grad, grad_fn, output_nr=0, vc=None):
         t = object.__new__(cls)
-        t.data = data
+        t.data = data if type(data) is _ndarray else xp.asarray(data)
         t.grad = None
         t.requires_grad = requires_grad
         t.grad_fn = grad_fn
@@ -197,7 +199,9 @@ class Tensor:
         return _HookHandle(lst, hook)
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
-        from .autograd.engine import run_backward
+        global _run_backward
+        if _run_backward is None:
+            from .autograd.engine import run_backward as _run_backward
         if gradient is None:
             if self.data.size != 1:
                 raise RuntimeError(
@@ -214,7 +218,17 @@ class Tensor:
             g = gradient if isinstance(gradient, Tensor) else Tensor._make(g, False, None)
         if retain_graph is None:
             retain_graph = create_graph
-        run_backward([self], [g], retain_graph=retain_graph, create_graph=create_graph)
+        if inputs is not None:
+            # accumulate only into ``inputs`` (as torch's backward(inputs=...))
+            ins = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+            grads = _run_backward([self], [g], retain_graph=retain_graph, create_graph=create_graph,
+                                  inputs=ins, allow_unused=True, accumulate=False)
+            for t, gi in zip(ins, grads):
+                if gi is not None:
+                    gi = gi if create_graph else Tensor._make(gi.data.copy(), False, None)
+                    t.grad = gi if t.grad is None else t.grad + gi
+            return
+        _run_backward([self], [g], retain_graph=retain_graph, create_graph=create_graph)
 
     # ---------------------------------------------------------------- dtype
     def to(self, *args, **kwargs):
@@ -286,14 +300,19 @@ class Tensor:
         if _gstate.enabled and result.requires_grad:
             # rebase history: self now is the op's output
             self.data = result.data.astype(self.data.dtype, copy=False)
-            self.grad_fn = result.grad_fn
+            fn = self.grad_fn = result.grad_fn
             self._output_nr = result._output_nr
             self.requires_grad = True
-        else:
-            r = result.data
-            if r.shape != self.data.shape:
-                r = xp.broadcast_to(r, self.data.shape)
-            self.data[...] = r
+            self._bump()
+            refs = fn.__dict__.get("_out_refs")
+            if refs is not None:
+                # an op that reads its output in backward (exp_, relu_...) now watches self
+                refs[self._output_nr] = (self._vc, self._vc[0])
+            return self
+        r = result.data
+        if r.shape != self.data.shape:
+            r = xp.broadcast_to(r, self.data.shape)
+        self.data[...] = r
         self._bump()
         return self
 

@@ -9,6 +9,8 @@ No recursion: a chain of 100,000 ops is just a longer loop.
 from ..backend import xp
 from . import grad_mode
 
+_gstate = grad_mode.state
+
 
 def _sum_to_shape(g, shape):
     """Reduce a broadcast gradient back to ``shape`` (numpy arrays)."""
@@ -94,36 +96,41 @@ def run_backward(roots, grads, retain_graph=False, create_graph=False, inputs=No
         buf[i] = g if buf[i] is None else buf[i] + g
         starts.append(fn)
 
-    # pass 1: dependency counts
+    # pass 1: dependency counts (deps doubles as the "seen" set)
     deps = {}
-    seen = set()
-    stack = list(starts)
+    stack = []
     for fn in starts:
-        seen.add(fn)
+        if fn not in deps:
+            deps[fn] = 0
+            stack.append(fn)
     while stack:
         fn = stack.pop()
-        if getattr(fn, "_released", False) or fn.edges is None:
+        edges = fn.edges
+        if edges is None or fn._released:
             raise RuntimeError(
                 f"backward: trying to backward through the graph a second time (node "
                 f"{type(fn).__name__}); its saved values were freed after the first backward. "
                 "Pass retain_graph=True to the first backward() if you need to call it twice.")
-        for e in fn.edges:
-            if e is None or isinstance(e, Tensor):
-                continue
-            nxt = e[0]
-            deps[nxt] = deps.get(nxt, 0) + 1
-            if nxt not in seen:
-                seen.add(nxt)
-                stack.append(nxt)
+        for e in edges:
+            if type(e) is tuple:  # (node, output_nr); leaves are Tensors, constants None
+                nxt = e[0]
+                if nxt in deps:
+                    deps[nxt] += 1
+                else:
+                    deps[nxt] = 1
+                    stack.append(nxt)
 
-    ready = [fn for fn in seen if deps.get(fn, 0) == 0]
-    ctx = grad_mode.enable_grad() if create_graph else grad_mode.no_grad()
-    with ctx:
+    # pass 2: Kahn order; grad mode set directly (a context manager per call costs more)
+    ready = [fn for fn, d in deps.items() if d == 0]
+    prev_mode = _gstate.enabled
+    _gstate.enabled = bool(create_graph)
+    try:
         while ready:
             fn = ready.pop()
             gouts = buffers.pop(fn, None)
+            n_out = fn.n_outputs
             if gouts is None:
-                gouts = [None] * fn.n_outputs
+                gouts = [None] * n_out
             # hooks / retain_grad / captured inputs on this node's outputs
             if fn._hooks:
                 for i, hooks in fn._hooks.items():
@@ -139,15 +146,25 @@ def run_backward(roots, grads, retain_graph=False, create_graph=False, inputs=No
                         gi = _as_tensor(gouts[i], create_graph)
                         t.grad = gi if t.grad is None else t.grad + gi
             if capture is not None:
-                for i in range(fn.n_outputs):
+                for i in range(n_out):
                     k = (id(fn), i)
                     if k in capture and gouts[i] is not None:
                         capture[k] = gouts[i] if capture[k] is None else capture[k] + gouts[i]
-            if all(g is None for g in gouts):
-                grads_in = [None] * len(fn.edges)
+            edges = fn.edges
+            if n_out == 1:
+                live = gouts[0] is not None
             else:
-                fn.check_versions()
-                if fn.n_outputs > 1 and any(g is None for g in gouts):
+                live = False
+                for g in gouts:
+                    if g is not None:
+                        live = True
+                        break
+            if not live:
+                grads_in = None
+            else:
+                if fn._checks or fn.saves_output:
+                    fn.check_versions()
+                if n_out > 1 and any(g is None for g in gouts):  # not `None in`: arrays
                     gouts = [g if g is not None else _zeros_for(fn, i, create_graph)
                              for i, g in enumerate(gouts)]
                 if create_graph:
@@ -157,27 +174,47 @@ def run_backward(roots, grads, retain_graph=False, create_graph=False, inputs=No
                             f"{type(fn).__name__} does not support double backward "
                             "(create_graph=True); no backward_graph is defined for it.")
                     res = bg(*gouts)
+                elif n_out == 1:
+                    res = fn.backward(gouts[0])
                 else:
                     res = fn.backward(*gouts)
                 if type(res) is not tuple and type(res) is not list:
                     res = (res,)
-                if len(res) != len(fn.edges):
+                # options passed positionally (axes, shape...) are constant inputs: a
+                # backward may leave out their trailing None gradients
+                if len(res) != len(edges) and not (
+                        len(res) < len(edges) and all(e is None for e in edges[len(res):])):
                     raise RuntimeError(
                         f"{type(fn).__name__}.backward returned {len(res)} gradients for "
-                        f"{len(fn.edges)} inputs")
+                        f"{len(edges)} inputs")
                 grads_in = res
-            edges = fn.edges
             metas = fn.in_meta
             if not retain_graph:
                 fn.release()
+            if grads_in is None:
+                for e in edges:
+                    if type(e) is tuple:
+                        nxt = e[0]
+                        d = deps[nxt] - 1
+                        deps[nxt] = d
+                        if d == 0:
+                            ready.append(nxt)
+                continue
             for e, g, meta in zip(edges, grads_in, metas):
                 if e is None:
                     continue
                 if g is not None:
-                    g = _fix(g, meta, create_graph)
-                if isinstance(e, Tensor):
+                    if create_graph:
+                        g = _fix(g, meta, True)
+                    else:
+                        if g.shape != meta[0]:
+                            g = _sum_to_shape(g, meta[0])
+                        if g.dtype != meta[1]:
+                            g = g.astype(meta[1])
+                if type(e) is not tuple:  # a leaf tensor
                     if g is not None:
-                        _add_leaf(leaf_grads, e, g, create_graph)
+                        rec = leaf_grads.get(id(e))
+                        leaf_grads[id(e)] = (e, g) if rec is None else (e, rec[1] + g)
                     continue
                 nxt, idx = e
                 if g is not None:
@@ -189,6 +226,8 @@ def run_backward(roots, grads, retain_graph=False, create_graph=False, inputs=No
                 deps[nxt] = d
                 if d == 0:
                     ready.append(nxt)
+    finally:
+        _gstate.enabled = prev_mode
 
     if accumulate:
         handed = set()

@@ -14,6 +14,10 @@ Writing an op::
 input requires grad, records the node in the graph.  Inputs may be Tensors or
 plain constants (arrays, Python numbers); only Tensors get gradients.
 
+Options (axes, shapes, flags) may be passed as keywords or, slightly faster,
+positionally after the tensors: non-Tensor inputs are constants, and a
+backward may leave out their trailing ``None`` gradients.
+
 Gradients a backward returns may have a broadcast shape: the engine sums them
 back to each input's shape and dtype once, centrally, so ops need not.
 
@@ -22,7 +26,6 @@ backward lists it in ``saves`` (input positions) / ``saves_output``; if such a
 tensor is then modified in place, backward raises instead of silently using
 changed data.
 """
-import weakref
 
 from ..backend import xp
 from . import grad_mode
@@ -38,17 +41,28 @@ class Function:
     # True for ops whose output is a view of input 0 (reshape, transpose, ...):
     # the output shares input 0's version counter, as views do in PyTorch
     is_view = False
+    # defaults, so that apply() sets only what an op needs (instance values override)
+    n_outputs = 1
+    edges = None
+    _checks = None
+    _hooks = None
+    _retained = None
+    _released = False
     # set on instances by apply():
     #   edges: per input, None | leaf Tensor | (Function, output_nr)
-    #   in_meta: per input, (shape, dtype) or None for constants
-    #   needs_input_grad: per input, bool
+    #   in_meta: per input, (shape, dtype), or None for inputs that get no gradient
     #   n_outputs, _checks, _out_refs, _hooks, _retained
+    # needs_input_grad (per input, bool) is a property computed from edges
 
     def forward(self, *arrays):
-        raise NotImplementedError(f"{type(self).__name__}.forward")
+        raise RuntimeError(
+            f"{type(self).__name__} defines no forward(self, *arrays): a Function subclass must "
+            "compute its output from numpy arrays there.")
 
     def backward(self, *grad_outputs):
-        raise NotImplementedError(f"{type(self).__name__}.backward")
+        raise RuntimeError(
+            f"{type(self).__name__} defines no backward(self, *grad_outputs): a Function subclass "
+            "must return one gradient (or None) per input there.")
 
     # Optional: ``backward_graph(self, *grad_tensors)`` written with Tensor ops,
     # used by ``backward(create_graph=True)`` to build a graph of the gradient
@@ -57,61 +71,129 @@ class Function:
 
     @classmethod
     def apply(cls, *inputs, **kwargs):
-        fn = cls.__new__(cls)
-        arrays = [t.data if isinstance(t, Tensor) else t for t in inputs]
-        out = fn.forward(*arrays, **kwargs)
-        if _state.enabled:
+        # the hot path of every op: kept flat (no helper calls) on purpose
+        # (star-args and an empty **kwargs each cost ~0.15 us in CPython)
+        fn = _new(cls)
+        n = len(inputs)
+        if n == 2:
+            a, b = inputs
+            if isinstance(a, Tensor):
+                grad = a.requires_grad
+                a = a.data
+            else:
+                grad = False
+            if isinstance(b, Tensor):
+                grad = grad or b.requires_grad
+                b = b.data
+            out = fn.forward(a, b, **kwargs) if kwargs else fn.forward(a, b)
+        elif n == 3:  # e.g. (x, axes, keepdim): ops pass their options positionally
+            a, b, c = inputs
+            grad = False
+            if isinstance(a, Tensor):
+                grad = a.requires_grad
+                a = a.data
+            if isinstance(b, Tensor):
+                grad = grad or b.requires_grad
+                b = b.data
+            if isinstance(c, Tensor):
+                grad = grad or c.requires_grad
+                c = c.data
+            out = fn.forward(a, b, c, **kwargs) if kwargs else fn.forward(a, b, c)
+        elif n == 1:
+            a = inputs[0]
+            if isinstance(a, Tensor):
+                grad = a.requires_grad
+                a = a.data
+            else:
+                grad = False
+            out = fn.forward(a, **kwargs) if kwargs else fn.forward(a)
+        else:
+            arrays = []
+            grad = False
             for t in inputs:
-                if isinstance(t, Tensor) and t.requires_grad:
-                    r = fn._record(inputs, out)
-                    if cls.is_view:
-                        r._vc = inputs[0]._vc
-                    return r
+                if isinstance(t, Tensor):
+                    arrays.append(t.data)
+                    if t.requires_grad:
+                        grad = True
+                else:
+                    arrays.append(t)
+            out = fn.forward(*arrays, **kwargs) if kwargs else fn.forward(*arrays)
+        if type(out) is not _ndarray and type(out) is not tuple:
+            out = xp.asarray(out)  # numpy gives scalars for full reductions/indexing: keep arrays
+        if grad and _state.enabled:
+            r = fn._record(inputs, out)
+            if cls.is_view:
+                r._vc = inputs[0]._vc
+            return r
         if type(out) is tuple:
             return tuple(_plain(o) for o in out)
-        if cls.is_view:
-            return Tensor._make(out, False, None, 0, inputs[0]._vc)
-        return _plain(out)
+        t = _new(Tensor)
+        t.data = out
+        t.grad = t.grad_fn = t._hooks = None
+        t.requires_grad = False
+        t._output_nr = 0
+        t._vc = inputs[0]._vc if cls.is_view else [0]
+        return t
+
+    @property
+    def needs_input_grad(self):
+        """Per input: does it need a gradient (backward may skip the others)."""
+        return [e is not None for e in self.edges]
 
     def _record(self, inputs, out):
-        edges = []
-        meta = []
-        needs = []
-        for t in inputs:
-            if isinstance(t, Tensor):
-                meta.append((t.data.shape, t.data.dtype))
-                if t.requires_grad:
-                    needs.append(True)
-                    edges.append(t if t.grad_fn is None else (t.grad_fn, t._output_nr))
-                    continue
-            else:
-                meta.append(None)
-            needs.append(False)
-            edges.append(None)
-        self.edges = edges
-        self.in_meta = meta
-        self.needs_input_grad = needs
+        # edges and in_meta (shape, dtype: what the engine reduces a gradient
+        # back to) only for inputs that get a gradient; None for the others
         saves = self.saves
-        if saves is None:
-            self._checks = [(t, t._vc[0]) for t in inputs if isinstance(t, Tensor)]
+        if len(inputs) == 1:  # unrolled for one input: the hot path of unary ops
+            t = inputs[0]
+            d = t.data
+            g = t.grad_fn
+            self.edges = [t if g is None else (g, t._output_nr)]
+            self.in_meta = [(d.shape, d.dtype)]
+            if saves is None:
+                self._checks = [(t, t._vc[0])]
+        else:
+            edges = []
+            meta = []
+            for t in inputs:
+                if isinstance(t, Tensor) and t.requires_grad:
+                    d = t.data
+                    meta.append((d.shape, d.dtype))
+                    g = t.grad_fn
+                    edges.append(t if g is None else (g, t._output_nr))
+                else:
+                    meta.append(None)
+                    edges.append(None)
+            self.edges = edges
+            self.in_meta = meta
+        if saves is None and len(inputs) != 1:
+            checks = []  # a plain loop: a comprehension is a function call in CPython 3.11
+            for t in inputs:
+                if isinstance(t, Tensor):
+                    checks.append((t, t._vc[0]))
+            self._checks = checks
         elif saves:
             self._checks = [(inputs[i], inputs[i]._vc[0]) for i in saves
                             if isinstance(inputs[i], Tensor)]
-        else:
-            self._checks = None
-        self._hooks = None
-        self._retained = None
         if type(out) is tuple:
             outs = tuple(_tracked(o, self, i) for i, o in enumerate(out))
             self.n_outputs = len(outs)
             self._out_meta = [(o.shape, o.dtype) for o in out]
             if self.saves_output:
-                self._out_refs = [(weakref.ref(o), o._vc[0]) for o in outs]
+                self._out_refs = [(o._vc, o._vc[0]) for o in outs]
             return outs
-        self.n_outputs = 1
-        o = _tracked(out, self, 0)
+        if out.dtype.kind in "fc":
+            o = _new(Tensor)
+            o.data = out
+            o.grad = o._hooks = None
+            o.requires_grad = True
+            o.grad_fn = self
+            o._output_nr = 0
+            o._vc = [0]
+        else:  # integer outputs (e.g. argmax indices) carry no gradient
+            o = Tensor._make(out, False, None)
         if self.saves_output:
-            self._out_refs = [(weakref.ref(o), 0)]
+            self._out_refs = [(o._vc, 0)]  # the output's version counter, not the tensor
         return o
 
     # ---- helpers for backward_graph (double backward) ----
@@ -141,20 +223,20 @@ class Function:
                         f"used (version {v} -> {t._vc[0]}). Clone it before modifying it, or do "
                         "the in-place change outside the computation you differentiate.")
         if self.saves_output:
-            for r, v in self._out_refs:
-                o = r()
-                if o is not None and o._vc[0] != v:
+            for i, (vc, v) in enumerate(self._out_refs):
+                if vc[0] != v:
                     raise RuntimeError(
-                        f"{type(self).__name__}.backward: its output (shape {tuple(o.shape)}) "
-                        "was modified in place, but backward needs it. Use an out-of-place "
+                        f"{type(self).__name__}.backward: its output {i} was modified in place "
+                        f"(version {v} -> {vc[0]}), but backward needs it. Use an out-of-place "
                         "op (e.g. y = y + 1 instead of y += 1).")
 
     def release(self):
         """Drop everything saved for backward (called after backward)."""
         d = self.__dict__
-        keep = {"edges": None, "in_meta": None, "needs_input_grad": None, "n_outputs": d.get("n_outputs", 1)}
+        n = d.get("n_outputs", 1)
         d.clear()
-        d.update(keep)
+        d["n_outputs"] = n
+        d["in_meta"] = None
         d["_released"] = True
 
     @property
@@ -177,11 +259,17 @@ class Function:
         return tuple(out)
 
 
+_new = object.__new__
+_ndarray = xp.ndarray
+
+
 def _plain(a):
-    return Tensor._make(a, False, None)
+    return Tensor._make(a if type(a) is _ndarray else xp.asarray(a), False, None)
 
 
 def _tracked(a, fn, idx):
+    if type(a) is not _ndarray:
+        a = xp.asarray(a)
     if a.dtype.kind not in "fc":  # integer outputs (e.g. argmax indices) carry no gradient
         return Tensor._make(a, False, None)
     return Tensor._make(a, True, fn, idx)

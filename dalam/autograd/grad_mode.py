@@ -2,10 +2,10 @@
 data-loading thread under ``no_grad`` cannot switch off autograd in the
 training thread."""
 import functools
-import threading
+from _thread import _local  # threading.local without importing threading
 
 
-class _State(threading.local):
+class _State(_local):
     enabled = True
 
 

@@ -13,6 +13,25 @@ from .elementwise import _float_in, _promote
 from .special import erf
 
 
+def _const(a, dtype):
+    return Tensor._make(xp.asarray(a, dtype), False, None)
+
+
+class DerivMul(Function):
+    """``gy * d(x)`` for an elementwise op with derivative ``d``: the backward
+    of ELU, GELU, SiLU and softplus as an op of its own, so that double
+    backward (create_graph=True) works; ``d2`` is the second derivative."""
+
+    def forward(self, gy, x, d, d2):
+        self.gy, self.x, self.d, self.d2 = gy, x, d, d2
+        return gy * d(x)
+
+    def backward(self, g):
+        need = self.needs_input_grad
+        return (g * self.d(self.x) if need[0] else None,
+                g * self.gy * self.d2(self.x) if need[1] else None)
+
+
 class Tanh(Function):
     saves = ()
     saves_output = True
@@ -48,18 +67,31 @@ class Sigmoid(Function):
         return gy * y * (1 - y)
 
 
+_ZEROS = {}
+
+
+def _zero(dtype):
+    """A cached 0-d zero of ``dtype`` (np.maximum(x, 0) with a Python 0 is slower)."""
+    z = _ZEROS.get(dtype)
+    if z is None:
+        z = _ZEROS[dtype] = xp.zeros((), dtype)
+    return z
+
+
 class ReLU(Function):
+    # keeps its output, not a mask: one array op in forward (y > 0 iff x > 0)
     saves = ()
+    saves_output = True
 
     def forward(self, x):
-        self.mask = m = x > 0
-        return x * m if x.size < 4096 else xp.maximum(x, 0, dtype=x.dtype)
+        self.y = y = xp.maximum(x, _zero(x.dtype))
+        return y
 
     def backward(self, gy):
-        return gy * self.mask
+        return gy * (self.y > 0)
 
     def backward_graph(self, gy):
-        return gy * Tensor._make(self.mask.astype(gy.dtype), False, None)
+        return gy * Tensor._make((self.y > 0).astype(gy.dtype), False, None)
 
 
 class LeakyReLU(Function):
@@ -83,6 +115,16 @@ class ELU(Function):
 
     def backward(self, gy):
         return xp.where(self.x > 0, gy, gy * (self.neg + self.alpha))
+
+    def backward_graph(self, gy):
+        a = self.alpha  # captured: this node may be freed before DerivMul runs
+
+        def d(x):
+            return xp.where(x > 0, 1, a * xp.exp(xp.minimum(x, 0))).astype(x.dtype, copy=False)
+
+        def d2(x):
+            return xp.where(x > 0, 0, a * xp.exp(xp.minimum(x, 0))).astype(x.dtype, copy=False)
+        return DerivMul.apply(gy, self.input_tensor(0, self.x), d=d, d2=d2)
 
 
 class GELU(Function):
@@ -108,6 +150,30 @@ class GELU(Function):
         pdf = xp.exp(-0.5 * x * x) * (1 / math.sqrt(2 * math.pi))
         return gy * (self.cdf + x * pdf)
 
+    @staticmethod
+    def _d(x, approx):
+        if approx == "tanh":
+            k = math.sqrt(2.0 / math.pi)
+            t = xp.tanh(k * (x + 0.044715 * x * x * x))
+            return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * k * (1 + 3 * 0.044715 * x * x)
+        pdf = xp.exp(-0.5 * x * x) * (1 / math.sqrt(2 * math.pi))
+        return 0.5 * (1.0 + erf(x * (1 / math.sqrt(2.0)))) + x * pdf
+
+    @staticmethod
+    def _d2(x, approx):
+        if approx == "tanh":
+            k, c = math.sqrt(2.0 / math.pi), 0.044715
+            t = xp.tanh(k * (x + c * x * x * x))
+            s, u1, u2 = 1 - t * t, k * (1 + 3 * c * x * x), 6 * k * c * x
+            return s * (u1 - x * t * u1 * u1 + 0.5 * x * u2)
+        pdf = xp.exp(-0.5 * x * x) * (1 / math.sqrt(2 * math.pi))
+        return pdf * (2 - x * x)
+
+    def backward_graph(self, gy):
+        ap = self.approx
+        return DerivMul.apply(gy, self.input_tensor(0, self.x), d=lambda x: GELU._d(x, ap),
+                              d2=lambda x: GELU._d2(x, ap))
+
 
 class SiLU(Function):
     def forward(self, x):
@@ -118,6 +184,19 @@ class SiLU(Function):
     def backward(self, gy):
         s = self.s
         return gy * s * (1 + self.x * (1 - s))
+
+    @staticmethod
+    def _d(x):
+        s = xp.tanh(x * 0.5) * 0.5 + 0.5
+        return s * (1 + x * (1 - s))
+
+    @staticmethod
+    def _d2(x):
+        s = xp.tanh(x * 0.5) * 0.5 + 0.5
+        return s * (1 - s) * (2 + x * (1 - 2 * s))
+
+    def backward_graph(self, gy):
+        return DerivMul.apply(gy, self.input_tensor(0, self.x), d=self._d, d2=self._d2)
 
 
 class Softplus(Function):
@@ -131,6 +210,19 @@ class Softplus(Function):
         bx = self.x * self.beta
         s = (xp.tanh(bx * 0.5) * 0.5 + 0.5).astype(gy.dtype, copy=False)
         return gy * xp.where(bx > self.threshold, 1, s)
+
+    def backward_graph(self, gy):
+        beta, thr = self.beta, self.threshold
+
+        def d(x):
+            bx = x * beta
+            return xp.where(bx > thr, 1, xp.tanh(bx * 0.5) * 0.5 + 0.5).astype(x.dtype)
+
+        def d2(x):
+            bx = x * beta
+            s = xp.tanh(bx * 0.5) * 0.5 + 0.5
+            return xp.where(bx > thr, 0, beta * s * (1 - s)).astype(x.dtype)
+        return DerivMul.apply(gy, self.input_tensor(0, self.x), d=d, d2=d2)
 
 
 class Clamp(Function):
@@ -146,6 +238,14 @@ class Clamp(Function):
             m &= self.x <= self.hi
         return gy * m
 
+    def backward_graph(self, gy):
+        m = xp.ones(self.x.shape, bool)
+        if self.lo is not None:
+            m &= self.x >= self.lo
+        if self.hi is not None:
+            m &= self.x <= self.hi
+        return gy * _const(m, gy.dtype)
+
 
 class Maximum(Function):
     """maximum/minimum: at ties the gradient is split in half (as PyTorch)."""
@@ -159,6 +259,11 @@ class Maximum(Function):
         wa = ((a > b) if self.is_max else (a < b)) + 0.5 * (a == b)
         wa = wa.astype(gy.dtype)
         return gy * wa, gy * (1 - wa)
+
+    def backward_graph(self, gy):
+        a, b = self.a, self.b
+        wa = ((a > b) if self.is_max else (a < b)) + 0.5 * (a == b)
+        return gy * _const(wa, gy.dtype), gy * _const(1 - wa, gy.dtype)
 
 
 class Softmax(Function):

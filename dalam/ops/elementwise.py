@@ -161,29 +161,46 @@ class Pow(Function):
         return ga, gb
 
 
+def _apply_bin(cls, op, a, b):
+    """Apply a broadcasting binary op; a shape mismatch becomes a clear error."""
+    try:
+        return cls.apply(a, b)
+    except ValueError as e:
+        err = e
+    if isinstance(b, Tensor):
+        _bcast_check(op, a, b)
+    raise err
+
+
 def add(input, other, alpha=1):
+    if alpha == 1 and isinstance(other, Tensor):  # fast path: same dtype and shape
+        da, db = input.data, other.data
+        if (da.dtype is db.dtype or da.dtype == db.dtype) and da.shape == db.shape:
+            return Add.apply(input, other)
     a, b = _promote(input, other)
     if alpha != 1:
         b = b * alpha
-    if isinstance(b, Tensor):
-        _bcast_check("add", a, b)
-    return Add.apply(a, b)
+    return _apply_bin(Add, "add", a, b)
 
 
 def sub(input, other, alpha=1):
+    if alpha == 1 and isinstance(other, Tensor):  # fast path: same dtype and shape
+        da, db = input.data, other.data
+        if (da.dtype is db.dtype or da.dtype == db.dtype) and da.shape == db.shape:
+            return Sub.apply(input, other)
     a, b = _promote(input, other)
     if alpha != 1:
         b = b * alpha
-    if isinstance(b, Tensor):
-        _bcast_check("sub", a, b)
-    return Sub.apply(a, b)
+    return _apply_bin(Sub, "sub", a, b)
 
 
 def mul(input, other):
+    if isinstance(other, Tensor):  # fast path: same dtype and shape
+        da, db = input.data, other.data
+        if (da.dtype is db.dtype or da.dtype == db.dtype) and da.shape == db.shape:
+            return Mul.apply(input, other)
     a, b = _promote(input, other)
-    if isinstance(b, Tensor):
-        _bcast_check("mul", a, b)
-    return Mul.apply(a, b)
+    return _apply_bin(Mul, "mul", a, b)
 
 
 def div(input, other, rounding_mode=None):
@@ -195,10 +212,9 @@ def div(input, other, rounding_mode=None):
     if isinstance(b, Tensor):
         if b.data.dtype.kind != "f":
             b = Tensor._make(b.data.astype(a.data.dtype), False, None)
-        _bcast_check("div", a, b)
     elif type(b) is not float:
         b = float(b)
-    return Div.apply(a, b)
+    return _apply_bin(Div, "div", a, b)
 
 
 def pow(input, exponent):
@@ -343,6 +359,9 @@ class Log1p(Function):
     def backward(self, gy):
         return gy / (1 + self.x)
 
+    def backward_graph(self, gy):
+        return gy / (1 + self.input_tensor(0, self.x))
+
 
 class Sqrt(Function):
     saves = ()
@@ -354,6 +373,9 @@ class Sqrt(Function):
 
     def backward(self, gy):
         return gy / (2 * self.y)
+
+    def backward_graph(self, gy):
+        return gy / (2 * self.output_tensor(0, self.y))
 
 
 class Rsqrt(Function):
@@ -368,6 +390,10 @@ class Rsqrt(Function):
         y = self.y
         return gy * (-0.5) * y * y * y
 
+    def backward_graph(self, gy):
+        y = self.output_tensor(0, self.y)
+        return gy * (-0.5) * y * y * y
+
 
 class Abs(Function):
     def forward(self, x):
@@ -376,6 +402,9 @@ class Abs(Function):
 
     def backward(self, gy):
         return gy * xp.sign(self.x)
+
+    def backward_graph(self, gy):
+        return gy * Tensor._make(xp.sign(self.x).astype(gy.dtype), False, None)
 
 
 class Sin(Function):
@@ -498,6 +527,9 @@ class Piecewise(Function):
 
     def backward(self, gy):
         return xp.zeros_like(gy)
+
+    def backward_graph(self, gy):
+        return Tensor._make(xp.zeros(gy.shape, gy.dtype), False, None)
 
 
 @method("sign")

@@ -84,7 +84,7 @@ def _getitem(self, idx):
     index, basic = _convert_index(idx)
     try:
         if basic:
-            out = GetItem.apply(self, index=index, basic=True)
+            out = GetItem.apply(self, index, True)
             out._vc = self._vc  # basic indexing is a view
             return out
         return GetItem.apply(self, index=index, basic=False)
@@ -149,6 +149,10 @@ class Gather(Function):
         _scatter_add_np(g, self.axis, self.index, gy)
         return g
 
+    def backward_graph(self, gy):
+        z = Tensor._make(xp.zeros(self.shape, gy.dtype), False, None)
+        return ScatterAdd.apply(z, gy, index=self.index, axis=self.axis)
+
 
 def _scatter_add_np(out, axis, index, src):
     """out[..., index[i], ...] += src[i] along ``axis`` (accumulating)."""
@@ -202,6 +206,15 @@ class ScatterAdd(Function):
             gs = xp.zeros(self.src_shape, gy.dtype)
             sl = tuple(slice(0, s) for s in self.index.shape)
             gs[sl] = xp.take_along_axis(gy, self.index, axis=self.axis)
+        return gy, gs
+
+    def backward_graph(self, gy):
+        gs = None
+        if self.needs_input_grad[1]:
+            gs = Gather.apply(gy, index=self.index, axis=self.axis)
+            if tuple(gs.shape) != tuple(self.src_shape):
+                sl = tuple(slice(0, s) for s in self.index.shape)
+                gs = IndexPutGrad.apply(gs, shape=self.src_shape, index=sl, basic=True)
         return gy, gs
 
 
@@ -270,6 +283,9 @@ class MaskedFill(Function):
     def backward(self, gy):
         return xp.where(self.mask, xp.zeros((), gy.dtype), gy), None
 
+    def backward_graph(self, gy):
+        return MaskedFill.apply(gy, self.mask, value=0), None
+
 
 @method("masked_fill")
 def masked_fill(input, mask, value):
@@ -315,6 +331,14 @@ class Where(Function):
         return (None,
                 xp.where(self.cond, gy, z) if need[1] else None,
                 xp.where(self.cond, z, gy) if need[2] else None)
+
+    def backward_graph(self, gy):
+        c = Tensor._make(self.cond, False, None)
+        z = Tensor._make(xp.zeros((), gy.dtype), False, None)
+        need = self.needs_input_grad
+        return (None,
+                Where.apply(c, gy, z) if need[1] else None,
+                Where.apply(c, z, gy) if need[2] else None)
 
 
 def where(condition, input=None, other=None):

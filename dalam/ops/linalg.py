@@ -98,7 +98,12 @@ def _same_float(a, b, op):
 
 @method("matmul", "__matmul__")
 def matmul(input, other):
-    if not isinstance(other, Tensor):
+    if isinstance(other, Tensor):
+        a, b = input.data, other.data
+        if (a.ndim == 2 and b.ndim == 2 and a.shape[1] == b.shape[0]
+                and (a.dtype is b.dtype or a.dtype == b.dtype)):
+            return MatMul.apply(input, other)  # the common case, checked cheaply
+    else:
         other = Tensor._make(np.asarray(other, input.dtype), False, None)
     _check_matmul(input, other, "matmul")
     input, other = _same_float(input, other, "matmul")

@@ -15,8 +15,10 @@ values_indices = namedtuple("values_indices", ["values", "indices"])
 
 def _expand_back(g, in_shape, axes, keepdim):
     """Broadcast a reduced gradient back to the input shape."""
-    if axes is None:
-        return xp.broadcast_to(g.reshape((1,) * len(in_shape)) if len(in_shape) else g, in_shape)
+    if axes is None:  # a filled array: np.broadcast_to costs ~3 us of Python per call
+        out = xp.empty(in_shape, g.dtype)
+        out[...] = g
+        return out
     if not keepdim:
         g = xp.expand_dims(g, axes)
     return xp.broadcast_to(g, in_shape)
@@ -36,7 +38,7 @@ class Sum(Function):
 
     def forward(self, x, axes, keepdim):
         self.shape, self.axes, self.keepdim = x.shape, axes, keepdim
-        return xp.sum(x, axis=axes, keepdims=keepdim)
+        return x.sum(axes, None, None, keepdim)  # the method skips np.sum's Python wrapper
 
     def backward(self, gy):
         return _expand_back(gy, self.shape, self.axes, self.keepdim)
@@ -50,7 +52,11 @@ class Mean(Function):
 
     def forward(self, x, axes, keepdim):
         self.shape, self.axes, self.keepdim = x.shape, axes, keepdim
-        y = xp.mean(x, axis=axes, keepdims=keepdim)
+        if x.size == 0 or x.dtype.kind != "f":
+            y = xp.mean(x, axis=axes, keepdims=keepdim)
+        else:  # sum / n, as np.mean does, without its Python wrapper
+            y = x.sum(axes, None, None, keepdim)
+            y = y / (x.size // builtins.max(y.size, 1))
         self.n = x.size // builtins.max(y.size, 1) if x.size else 0
         return y.astype(x.dtype, copy=False)
 
@@ -77,6 +83,12 @@ class Var(Function):
         scale = 2.0 / self.denom if self.denom else float("inf")  # as PyTorch: 0 * inf = nan
         with np.errstate(divide="ignore", invalid="ignore"):
             return g * scale * (self.x - self.mu).astype(self.x.dtype)
+
+    def backward_graph(self, gy):
+        x = self.input_tensor(0, self.x)
+        g = _expand_back_t(gy, self.x.shape, self.axes, self.keepdim)
+        scale = 2.0 / self.denom if self.denom else float("inf")
+        return g * scale * (x - x.mean(self.axes, keepdim=True))
 
 
 class Prod(Function):
@@ -124,6 +136,13 @@ class MaxMinDim(Function):
         xp.put_along_axis(g, self.idx, gv, axis=self.axis)
         return g
 
+    def backward_graph(self, gv, gi):
+        from .index import ScatterAdd
+        if not self.keepdim:
+            gv = gv.unsqueeze(self.axis)
+        z = Tensor._make(xp.zeros(self.shape, gv.dtype), False, None)
+        return ScatterAdd.apply(z, gv, index=self.idx, axis=self.axis)
+
 
 class AMaxMin(Function):
     """amax/amin and full max()/min(): gradient shared evenly among ties."""
@@ -140,6 +159,12 @@ class AMaxMin(Function):
         g = _expand_back(gy, self.x.shape, self.axes, self.keepdim)
         return g * mask / count.astype(g.dtype)
 
+    def backward_graph(self, gy):
+        mask = (self.x == self.yk)
+        w = mask / mask.sum(axis=self.axes, keepdims=True)
+        g = _expand_back_t(gy, self.x.shape, self.axes, self.keepdim)
+        return g * Tensor._make(w.astype(gy.dtype), False, None)
+
 
 class LogSumExp(Function):
     def forward(self, x, axes, keepdim):
@@ -154,6 +179,13 @@ class LogSumExp(Function):
         g = _expand_back(gy, self.x.shape, self.axes, self.keepdim)
         return g * xp.exp(self.x - self.sk)
 
+    def backward_graph(self, gy):
+        x = self.input_tensor(0, self.x)
+        out = self.sk if self.keepdim else self.sk.squeeze(self.axes)
+        s = _expand_back_t(self.output_tensor(0, out), self.x.shape, self.axes, self.keepdim)
+        g = _expand_back_t(gy, self.x.shape, self.axes, self.keepdim)
+        return g * (x - s).exp()
+
 
 def _sum_dtype(x):
     return np.int64 if x.data.dtype.kind in "biu" else None
@@ -161,6 +193,8 @@ def _sum_dtype(x):
 
 @method("sum")
 def sum(input, dim=None, keepdim=False, dtype=None):
+    if dim is None and dtype is None and input.data.dtype.kind == "f":
+        return Sum.apply(input, None, keepdim)
     axes = norm_dims(dim, input.ndim, "sum")
     if axes == ():
         axes = None
@@ -169,7 +203,7 @@ def sum(input, dim=None, keepdim=False, dtype=None):
         input = input.to(dt)
         if dt.kind != "f":
             return Tensor._make(xp.sum(input.data, axis=axes, keepdims=keepdim), False, None)
-    return Sum.apply(input, axes=axes, keepdim=keepdim)
+    return Sum.apply(input, axes, keepdim)
 
 
 @method("mean")
@@ -183,7 +217,7 @@ def mean(input, dim=None, keepdim=False, dtype=None):
     axes = norm_dims(dim, input.ndim, "mean")
     if axes == ():
         axes = None
-    return Mean.apply(input, axes=axes, keepdim=keepdim)
+    return Mean.apply(input, axes, keepdim)
 
 
 def _correction(unbiased, correction):
@@ -315,3 +349,7 @@ class CumSum(Function):
     def backward(self, gy):
         a = self.axis
         return xp.flip(xp.cumsum(xp.flip(gy, a), axis=a), a)
+
+    def backward_graph(self, gy):
+        a = self.axis
+        return gy.flip(a).cumsum(a).flip(a)

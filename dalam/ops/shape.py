@@ -12,7 +12,10 @@ from ._util import method, norm_dim
 def _shape_arg(shape):
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
-    return tuple(int(s) for s in shape)
+    for s in shape:
+        if type(s) is not int:
+            return tuple(int(s) for s in shape)  # numpy ints, 0-d tensors
+    return shape
 
 
 class Reshape(Function):
@@ -47,8 +50,11 @@ def reshape(input, *shape):
     shape = _shape_arg(shape)
     if shape == input.data.shape:
         return input
-    _check_reshape(input, shape, "reshape")
-    return Reshape.apply(input, shape=shape)
+    try:  # numpy validates the shape; a failure gets our clearer message
+        return Reshape.apply(input, shape)
+    except ValueError:
+        _check_reshape(input, shape, "reshape")
+        raise
 
 
 def _view_as(self, other):
@@ -84,7 +90,7 @@ def permute(input, *dims):
     axes = tuple(norm_dim(d, input.ndim, "permute") for d in dims)
     if sorted(axes) != list(range(input.ndim)):
         raise RuntimeError(f"permute: repeated dim in {dims}")
-    return Permute.apply(input, axes=axes)
+    return Permute.apply(input, axes)
 
 
 @method("transpose", "swapaxes", "swapdims")
@@ -97,7 +103,7 @@ def transpose(input, dim0, dim1):
         return input
     axes = list(range(n))
     axes[a], axes[b] = axes[b], axes[a]
-    return Permute.apply(input, axes=tuple(axes))
+    return Permute.apply(input, tuple(axes))
 
 
 @method("t")
@@ -107,7 +113,20 @@ def t(input):
     return transpose(input, 0, -1) if input.ndim == 2 else input
 
 
-Tensor.T = property(lambda self: Permute.apply(self, axes=tuple(range(self.ndim))[::-1]) if self.ndim > 1 else self)
+_REV = {2: (1, 0)}
+
+
+def _T(self):
+    n = self.data.ndim
+    if n < 2:
+        return self
+    axes = _REV.get(n)
+    if axes is None:
+        axes = _REV[n] = tuple(range(n))[::-1]
+    return Permute.apply(self, axes)
+
+
+Tensor.T = property(_T)
 Tensor.mT = property(lambda self: transpose(self, -2, -1))
 
 
@@ -220,6 +239,12 @@ class Repeat(Function):
         g = gy.reshape(inter).sum(axis=tuple(range(0, 2 * len(self.reps), 2)))
         return g
 
+    def backward_graph(self, gy):
+        inter = []
+        for r, s in zip(self.reps, self.in_shape):
+            inter += [r, s]
+        return gy.reshape(inter).sum(tuple(range(0, 2 * len(self.reps), 2)))
+
 
 @method("repeat")
 def repeat(input, *sizes):
@@ -243,6 +268,9 @@ class Cat(Function):
     def backward(self, gy):
         idx = np.cumsum(self.sizes)[:-1]
         return tuple(xp.split(gy, idx, axis=self.axis))
+
+    def backward_graph(self, gy):
+        return Split.apply(gy, sections=self.sizes, axis=self.axis)
 
 
 def cat(tensors, dim=0):
@@ -303,6 +331,9 @@ class Split(Function):
     def backward(self, *gys):
         return xp.concatenate(gys, axis=self.axis)
 
+    def backward_graph(self, *gys):
+        return Cat.apply(*gys, axis=self.axis)
+
 
 @method("split")
 def split(tensor, split_size_or_sections, dim=0):
@@ -347,6 +378,9 @@ class Flip(Function):
     def backward(self, gy):
         return xp.flip(gy, self.axes)
 
+    def backward_graph(self, gy):
+        return Flip.apply(gy, axes=self.axes)
+
 
 @method("flip")
 def flip(input, dims):
@@ -377,6 +411,13 @@ class Pad(Function):
         out = xp.zeros((lead, int(np.prod(sp_in))), gy.dtype)
         np.add.at(out, (slice(None), idx.reshape(-1)), g2)
         return out.reshape(self.in_shape)
+
+    def backward_graph(self, gy):
+        if self.mode != "constant":
+            raise RuntimeError(
+                f"pad: double backward (create_graph=True) supports mode='constant' only, not "
+                f"{self.mode!r}")
+        return gy[tuple(slice(lo, gy.shape[i] - hi) for i, (lo, hi) in enumerate(self.widths))]
 
 
 def pad(input, pad, mode="constant", value=0.0):

@@ -37,9 +37,51 @@ def _poly(c, z):
     return r
 
 
+# float32 fast path: a rational approximation on [-4, 4] (Eigen's float erf),
+# evaluated in float64 (abs error < 1e-7, as good as float32 holds) with no
+# masks: ~10x faster than the fdlibm path, which dominated GELU (and so
+# GPT/BERT) time.
+_A32 = (-2.72614225801306e-10, 2.77068142495902e-08, -2.10102402082508e-06, -5.69250639462346e-05,
+        -7.34990630326855e-04, -2.95459980854025e-03, -1.60960333262415e-02)
+_B32 = (-1.45660718464996e-05, -2.13374055278905e-04, -1.68282697438203e-03, -7.37332916720468e-03,
+        -1.42647390514189e-02)
+
+
+def _erf_f32(x, block=32768):
+    """In blocks that stay in cache: large float64 temporaries cost far more
+    (page faults, memory traffic) than the arithmetic."""
+    x = np.asarray(x, np.float32)
+    if x.size <= block:
+        return _erf_f32_block(x)
+    flat = x.reshape(-1)
+    out = np.empty(flat.shape, np.float32)
+    for s in range(0, flat.size, block):
+        out[s:s + block] = _erf_f32_block(flat[s:s + block])
+    return out.reshape(x.shape)
+
+
+def _erf_f32_block(x):
+    x = np.clip(x.astype(np.float64), -4.0, 4.0)  # erf(+-4) = +-1 in float32; NaN stays NaN
+    x2 = x * x
+    p = x2 * _A32[0] + _A32[1]
+    for a in _A32[2:]:
+        p *= x2
+        p += a
+    p *= x
+    q = x2 * _B32[0] + _B32[1]
+    for b in _B32[2:]:
+        q *= x2
+        q += b
+    p /= q
+    return p.astype(np.float32)
+
+
 def erf(x):
-    """Error function of a float array (computed in float64, returned in x's dtype)."""
+    """Error function of a float array (float64 inputs: fdlibm, ~1 ulp; float32:
+    a rational approximation, abs error < 1e-7), in x's dtype."""
     x = np.asarray(x)
+    if x.dtype == np.float32:
+        return _erf_f32(x)
     dt = x.dtype if x.dtype.kind == "f" else np.float64
     a = np.abs(x.astype(np.float64))
     out = np.empty_like(a)
