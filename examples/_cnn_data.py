@@ -1,44 +1,26 @@
 """Image data for the CNN examples: MNIST / Fashion-MNIST as float32 arrays, and
 vectorised augmentation (random crop with padding, horizontal flips).
 
-Uses ``dalam.datasets`` when it provides the dataset, otherwise reads the
-standard idx.gz files from ``--data`` / $DALAM_DATA / ../shared/data."""
-import gzip
+Used by the example scripts that keep whole arrays in memory; the training
+examples themselves use ``dalam.data.DataLoader`` with ``dalam.data.transforms``."""
 import os
-import pathlib
+import sys
 
 import numpy as np
 
-MEAN_STD = {"mnist": (0.1307, 0.3081), "fashion-mnist": (0.2860, 0.3530)}
-
-
-def _read_idx(path):
-    with gzip.open(path, "rb") as f:
-        data = f.read()
-    ndim = data[3]
-    dims = [int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim)]
-    return np.frombuffer(data, np.uint8, offset=4 + 4 * ndim).reshape(dims)
-
-
-def _find(name, root):
-    here = pathlib.Path(__file__).resolve().parents[1]
-    for base in (root, os.environ.get("DALAM_DATA"), here.parent / "shared" / "data",
-                 pathlib.Path.home() / ".cache" / "dalam"):
-        if base and (pathlib.Path(base) / name / "train-images-idx3-ubyte.gz").exists():
-            return pathlib.Path(base) / name
-    raise FileNotFoundError(f"{name} idx files not found; pass --data DIR (DIR/{name}/*.gz) or set "
-                            "DALAM_DATA")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 
 def load(name="mnist", root=None):
-    """(x_train, y_train, x_test, y_test): x float32 (N, 1, 28, 28) normalised, y int64."""
-    d = _find(name, root)
+    """(x_train, y_train, x_test, y_test) as NumPy arrays: x float32 (N, 1, 28, 28)
+    normalised with the training set's mean/std, y int64.  Files are found (or
+    downloaded) by ``dalam.datasets``: ``root``, $DALAM_DATA, ~/.cache/dalam."""
+    from dalam.datasets import MNIST, FashionMNIST
+    cls = {"mnist": MNIST, "fashion-mnist": FashionMNIST}[name]
     out = []
-    for split in ("train", "t10k"):
-        x = _read_idx(d / f"{split}-images-idx3-ubyte.gz").astype(np.float32) / 255.0
-        y = _read_idx(d / f"{split}-labels-idx1-ubyte.gz").astype(np.int64)
-        m, s = MEAN_STD[name]
-        out += [((x - m) / s)[:, None], y]
+    for train in (True, False):
+        x, y = cls(root=root, train=train).as_tensors()
+        out += [x.numpy(), y.numpy()]
     return tuple(out)
 
 

@@ -58,49 +58,51 @@ def main(args):
     for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[v] = str(args.threads)
     import numpy as np
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
     import dalam
     import dalam.nn.functional as F
-    from _cnn_data import load, augment
+    from dalam.data import DataLoader, Subset, transforms as T
+    from dalam.datasets import MNIST, FashionMNIST
 
     dalam.manual_seed(args.seed)
-    rng = np.random.default_rng(args.seed)
-    xtr, ytr, xte, yte = load(args.dataset, args.data)
+    Dataset = MNIST if args.dataset == "mnist" else FashionMNIST
+    # augmentation runs inside the DataLoader, batched: a random crop of the image padded by
+    # 2 pixels (a shift of up to +-2 px), and left-right flips for Fashion-MNIST
+    aug = [T.ToTensor(), T.RandomCrop(28, padding=2)]
+    if args.flip:
+        aug.append(T.RandomHorizontalFlip())
+    aug.append(T.Normalize((Dataset.mean,), (Dataset.std,)))
+    train_set = Dataset(root=args.data, train=True, transform=T.Compose(aug))
+    xte, yte = Dataset(root=args.data, train=False).as_tensors()
+    xte, yte = xte.numpy(), yte.numpy()
     if args.limit:
-        xtr, ytr = xtr[:args.limit], ytr[:args.limit]
+        train_set = Subset(train_set, range(args.limit))
+    loader = DataLoader(train_set, batch_size=args.batch, shuffle=True,
+                        generator=dalam.Generator().manual_seed(args.seed))
     model = build(args.model, args.width)
     n_params = sum(p.numel() for p in model.parameters())
-    print(f"{args.dataset}: {len(xtr)} train / {len(xte)} test images; model {args.model} "
+    print(f"{args.dataset}: {len(train_set)} train / {len(xte)} test images; model {args.model} "
           f"({n_params:,} parameters); {args.epochs} epochs, batch {args.batch}")
     opt = dalam.optim.Adam(model.parameters(), lr=args.lr)
-    steps_per_epoch = (len(xtr) + args.batch - 1) // args.batch
-    total = args.epochs * steps_per_epoch
-    step = 0
+    total = args.epochs * len(loader)
+    # one-cycle: linear warm-up over 15% of the steps, then cosine decay to zero
+    sched = dalam.optim.lr_scheduler.LambdaLR(
+        opt, lambda step: step / total / 0.15 if step < 0.15 * total else
+        0.5 * (1 + np.cos(np.pi * (step / total - 0.15) / 0.85)))
     best = 0.0
     t0 = time.time()
     for epoch in range(1, args.epochs + 1):
-        perm = rng.permutation(len(xtr))
         tl, tc, seen = 0.0, 0, 0
-        for i in range(0, len(xtr), args.batch):
-            idx = perm[i:i + args.batch]
-            xb = augment(xtr[idx], rng, pad=2, flip=args.flip)
-            yb = ytr[idx]
-            # one-cycle: linear warm-up over 15% of the steps, then cosine decay
-            frac = step / total
-            lr = args.lr * (frac / 0.15 if frac < 0.15 else
-                            0.5 * (1 + np.cos(np.pi * (frac - 0.15) / 0.85)))
-            for g in opt.param_groups:
-                g["lr"] = lr
-            out = model(dalam.tensor(xb))
-            loss = F.cross_entropy(out, dalam.tensor(yb))
+        for xb, yb in loader:
+            out = model(xb)
+            loss = F.cross_entropy(out, yb)
             opt.zero_grad()
             loss.backward()
             opt.step()
-            step += 1
-            tl += loss.item() * len(idx)
-            tc += int((out.data.argmax(1) == yb).sum())
-            seen += len(idx)
+            sched.step()
+            tl += loss.item() * len(yb)
+            tc += int((out.data.argmax(1) == yb.data).sum())
+            seen += len(yb)
         acc = evaluate(model, xte, yte)
         best = max(best, acc)
         print(f"epoch {epoch:2d}  loss {tl / seen:.4f}  train acc {100 * tc / seen:.2f}%  "
