@@ -168,3 +168,16 @@ def test_optimizer_state_dict_from_torch_format(tmp_path):
     opt2 = optim.SGD(nn.Linear(3, 2).parameters(), lr=0.1, momentum=0.9)
     opt2.load_state_dict(sd)
     np.testing.assert_array_equal(opt2.state_dict()["state"][0]["momentum_buffer"].data, buf.data)
+
+
+def test_saved_files_get_the_usual_permissions(tmp_path):
+    """A checkpoint is readable as any file the user writes (mkstemp alone gives 0600)."""
+    import os
+    import stat
+    old = os.umask(0o022)
+    try:
+        p = tmp_path / "w.safetensors"
+        dalam.save({"w": dalam.ones(2)}, p)
+        assert stat.S_IMODE(os.stat(p).st_mode) == 0o644
+    finally:
+        os.umask(old)

@@ -21,6 +21,13 @@ def fsync_dir(path):
         os.close(fd)
 
 
+def _umask():
+    """The process umask (reading it means setting it; restored at once)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write(path, data):
     """Write ``data`` (bytes, or str as UTF-8) to ``path`` atomically; returns the path."""
     path = pathlib.Path(path)
@@ -30,6 +37,8 @@ def atomic_write(path, data):
     folder.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     try:
+        # mkstemp creates 0600; give the file the mode a plain open() would (0666 & ~umask)
+        os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
