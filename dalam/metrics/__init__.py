@@ -1,0 +1,7 @@
+"""``dalam.metrics``: evaluation metrics, as functions on whole prediction sets
+and as stateful ``Metric`` objects that ``dalam.fit`` accumulates per batch
+(usable there by name: ``metrics=["accuracy", "f1"]``)."""
+from .classification import (accuracy, top_k_accuracy, precision, recall, f1_score,  # noqa: F401
+                             confusion_matrix, predicted_labels, target_labels, Metric, Accuracy,
+                             TopKAccuracy, Precision, Recall, F1Score, ConfusionMatrix, get_metric)
+from .fid import frechet_distance, mnist_fid, feature_stats  # noqa: F401,E402

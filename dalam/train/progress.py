@@ -1,0 +1,63 @@
+"""Progress display for ``fit``: a tqdm bar per epoch with the running loss
+and metrics (``verbose=1``, only when stderr is a terminal or a notebook),
+one line per epoch (``verbose=2``), or nothing (``verbose=0``).  tqdm is
+imported only when a bar is shown."""
+import sys
+import time
+
+
+def _interactive():
+    if "ipykernel" in sys.modules:
+        return True
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _fmt(logs):
+    return " - ".join(f"{k}: {v:.4g}" if k == "lr" else f"{k}: {v:.4f}" for k, v in logs.items())
+
+
+class Progress:
+    """One epoch's display; ``update(logs)`` per batch, ``close(logs)`` at the end."""
+
+    def __init__(self, verbose, epoch, epochs, total, initial=0):
+        if verbose == "auto":
+            verbose = 1
+        if verbose not in (0, 1, 2):
+            raise ValueError(f"fit: verbose must be 0, 1, 2 or 'auto', got {verbose!r}")
+        self.mode = verbose
+        self.epoch, self.epochs = epoch, epochs
+        self.t0 = time.perf_counter()
+        self.bar = None
+        if verbose == 1 and _interactive():
+            try:
+                from tqdm.auto import tqdm
+            except ImportError:
+                self.mode = 2  # no tqdm: fall back to one line per epoch
+            else:
+                self.bar = tqdm(total=total, initial=initial, desc=f"Epoch {epoch + 1}/{epochs}",
+                                unit="batch", leave=True, dynamic_ncols=True, mininterval=0.2)
+        elif verbose == 1:
+            self.mode = 0
+
+    def update(self, logs):
+        if self.bar is not None:
+            self.bar.set_postfix_str(" ".join(f"{k}={v:.4f}" for k, v in logs.items() if k != "lr"),
+                                     refresh=False)
+            self.bar.update(1)
+
+    def abort(self):
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+    def close(self, logs):
+        if self.bar is not None:  # the final bar: training loss and the validation figures
+            keep = {k: v for k, v in logs.items() if k == "loss" or k.startswith("val_")}
+            self.bar.set_postfix_str(" ".join(f"{k}={v:.4f}" for k, v in keep.items()), refresh=False)
+            self.bar.close()
+        elif self.mode == 2:
+            print(f"Epoch {self.epoch + 1}/{self.epochs} - {time.perf_counter() - self.t0:.1f}s - "
+                  f"{_fmt(logs)}", flush=True)
