@@ -406,6 +406,8 @@ def _to_array(data, dtype=None):
         if data.dtype == np.float64 or data.dtype.kind in "fiub":
             return data.copy()
         return data.astype(backend.get_default_dtype())
+    if isinstance(data, np.generic) and data.dtype.kind in "fiub":
+        return np.array(data)  # a NumPy scalar keeps its dtype, as in PyTorch
     arr = np.array(data)
     k = arr.dtype.kind
     if k == "f":

@@ -651,3 +651,10 @@ def test_inplace_relu_then_modified_is_caught():
         (A.relu(yy, inplace=True) if m is dalam else torch.relu_(yy))
         (yy * yy).sum().backward()
     assert_close(x2.grad, tx2.grad)
+
+
+def test_numpy_scalars_keep_their_dtype_like_torch():
+    for v in (np.float64(0.1), np.float32(1.5), np.int32(3), np.int64(4), np.bool_(True)):
+        assert dalam.tensor(v).dtype == v.dtype
+        assert str(torch.tensor(v).dtype) == "torch." + str(v.dtype)
+    assert dalam.tensor(0.1).dtype == np.float32  # Python floats still take the default dtype
