@@ -10,6 +10,11 @@ _MODELS = {
     "CharRNN": "char_rnn",
     "LeNet5": "lenet", "ResNet": "resnet", "BasicBlock": "resnet", "resnet8": "resnet",
     "resnet14": "resnet", "resnet20": "resnet",
+    "MLPGenerator": "gan", "MLPDiscriminator": "gan", "DCGANGenerator": "gan",
+    "DCGANDiscriminator": "gan", "ConditionalGenerator": "gan", "ConditionalDiscriminator": "gan",
+    "GANTrainer": "gan", "gradient_penalty": "gan", "latent_interpolation": "gan",
+    "Autoencoder": "autoencoder", "ConvAutoencoder": "autoencoder",
+    "VAE": "vae", "vae_loss": "vae",
 }
 
 

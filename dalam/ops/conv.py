@@ -43,17 +43,14 @@ def _im2col(xpad, G, KH, KW, OH, OW, s, d):
     """Columns ``(G, N*OH*OW, KH*KW*Cg)`` from a C-contiguous NHWC array."""
     N, Hp, Wp, C = xpad.shape
     if C == 1:
-        # one channel (e.g. grayscale input): the strided copy would move single
-        # floats; KH*KW contiguous slice copies into (KK, N*OH*OW) are ~7x faster,
-        # and its transpose is a column-major matrix the GEMM takes as is
-        cols = xp.empty((KH * KW, N, OH, OW), xpad.dtype)
-        x3 = xpad[..., 0]
-        he, we = s[0] * (OH - 1) + 1, s[1] * (OW - 1) + 1
-        for kh in range(KH):
-            for kw in range(KW):
-                h0, w0 = kh * d[0], kw * d[1]
-                cols[kh * KW + kw] = x3[:, h0:h0 + he:s[0], w0:w0 + we:s[1]]
-        return cols.reshape(1, KH * KW, N * OH * OW).transpose(0, 2, 1)
+        # one channel (e.g. grayscale input): the channel-last copy would move single
+        # floats; ordering the window view (KH, KW, N, OH, OW) keeps rows of OW pixels
+        # innermost, and one copy of it is ~1.8x faster than KH*KW slice copies at
+        # batch 128. Its transpose is a column-major matrix the GEMM takes as is.
+        sN, sH, sW, _ = xpad.strides
+        view = as_strided(xpad, shape=(KH, KW, N, OH, OW),
+                          strides=(sH * d[0], sW * d[1], sN, sH * s[0], sW * s[1]), writeable=False)
+        return view.reshape(1, KH * KW, N * OH * OW).transpose(0, 2, 1)
     Cg = C // G
     sN, sH, sW, sC = xpad.strides
     view = as_strided(xpad, shape=(G, N, OH, OW, KH, KW, Cg),
@@ -107,6 +104,7 @@ class ConvNd(Function):
     saves = None
 
     def forward(self, x, w, b=None, stride=(1, 1), pads=(0, 0, 0, 0), dilation=(1, 1), groups=1):
+        self.x, self.w = x, w  # kept (references) for double backward
         one_d = x.ndim == 3
         if one_d:
             x = x[:, :, None, :]
@@ -181,6 +179,7 @@ class ConvTransposeNd(Function):
 
     def forward(self, x, w, b=None, stride=(1, 1), padding=(0, 0), output_padding=(0, 0),
                 dilation=(1, 1), groups=1):
+        self.x, self.w = x, w  # kept (references) for double backward
         one_d = x.ndim == 3
         if one_d:
             x = x[:, :, None, :]
@@ -365,3 +364,6 @@ def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_paddi
                      dilation=1, _op="conv_transpose1d"):
     return _conv_transpose(input, weight, bias, stride, padding, output_padding, groups, dilation,
                            1, _op)
+
+
+from . import conv_double as _conv_double  # noqa: E402,F401  (backward_graph: double backward)

@@ -88,3 +88,6 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
         renorm_rows_(weight, idx, max_norm, norm_type)
     return EmbeddingFn.apply(weight, idx, padding_idx=padding_idx,
                              scale_grad_by_freq=scale_grad_by_freq)
+
+
+from . import embedding_double as _embedding_double  # noqa: E402,F401  (double backward)

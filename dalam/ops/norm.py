@@ -24,6 +24,7 @@ class BatchNormFn(Function):
         axes = (0,) + tuple(range(2, x.ndim))
         bs = _bshape(x)
         self.axes, self.bs, self.training = axes, bs, training
+        self.x, self.eps = x, eps  # (a reference) for double backward
         dt = x.dtype.type
         if training:
             m = x.size // x.shape[1]
@@ -100,6 +101,7 @@ class LayerNormFn(Function):
 
     def forward(self, x, w=None, b=None, nd=1, eps=1e-5):
         feat = int(np.prod(x.shape[x.ndim - nd:]))
+        self.x, self.eps = x, eps  # (a reference) for double backward
         xhat, invstd = _norm_last(x.reshape(-1, feat), eps)
         xhat = xhat.reshape(x.shape)
         self.xhat, self.invstd, self.w, self.nd, self.feat = xhat, invstd, w, nd, feat
@@ -131,6 +133,7 @@ class GroupNormFn(Function):
     def forward(self, x, w=None, b=None, groups=1, eps=1e-5):
         N = x.shape[0]
         xhat, invstd = _norm_last(x.reshape(N * groups, -1), eps)
+        self.x, self.eps = x, eps  # (a reference) for double backward
         xhat = xhat.reshape(x.shape)
         bs = _bshape(x)
         self.xhat, self.invstd, self.w, self.bs, self.G = xhat, invstd, w, bs, groups
@@ -206,3 +209,6 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
             f"group_norm: expected input (N, C, ...) with C divisible by num_groups={num_groups}, "
             f"got shape {tuple(input.shape)}")
     return GroupNormFn.apply(*_args(input, weight, bias), groups=num_groups, eps=eps)
+
+
+from . import norm_double as _norm_double  # noqa: E402,F401  (backward_graph: double backward)
