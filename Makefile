@@ -32,7 +32,7 @@ demo: $(VENV)/.installed-all
 
 test: $(STAMP)
 	DALAM_DATA=$${DALAM_DATA:-$$( [ -d ../shared/data ] && cd ../shared/data && pwd )} \
-	$(BIN)/python -m pytest -n 2 tests
+	OPENBLAS_NUM_THREADS=$${OPENBLAS_NUM_THREADS:-1} $(BIN)/python -m pytest -n 2 tests
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py

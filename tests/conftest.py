@@ -1,10 +1,14 @@
 """Shared test helpers: PyTorch comparison and the data directory.
 
-PyTorch is a test-only dependency; it is pinned to one thread so the suite
-behaves the same on a shared 2-core machine.
+PyTorch is a test-only dependency; it and OpenBLAS are pinned to one thread
+so the suite behaves the same on a shared 2-core machine (with two pytest
+workers, more BLAS threads only fight over the cores: small GEMMs ran 10x
+slower that way).
 """
 import os
 import pathlib
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before NumPy loads OpenBLAS, where it still can
 
 import numpy as np
 import pytest
