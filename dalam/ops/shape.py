@@ -1,6 +1,8 @@
 """Shape ops: reshape/view, transpose, permute, flatten, squeeze/unsqueeze,
 expand, repeat, cat, stack, split, chunk, pad, flip.  Views share memory and
 the version counter with their input, as in PyTorch."""
+import math
+
 import numpy as np
 
 from ..autograd.function import Function
@@ -38,7 +40,7 @@ def _check_reshape(x, shape, op):
     neg = [i for i, s in enumerate(shape) if s == -1]
     if len(neg) > 1:
         raise RuntimeError(f"{op}: only one dimension can be inferred (-1), got shape {shape}")
-    known = int(np.prod([s for s in shape if s != -1])) if shape else 1
+    known = math.prod(s for s in shape if s != -1)
     bad = any(s < -1 for s in shape)
     if bad or (neg and (known == 0 or n % known)) or (not neg and known != n):
         raise RuntimeError(
@@ -152,7 +154,7 @@ def flatten(input, start_dim=0, end_dim=-1):
     e = norm_dim(end_dim, input.ndim, "flatten")
     if s > e:
         raise RuntimeError("flatten: start_dim cannot come after end_dim")
-    shape = input.shape[:s] + (int(np.prod(input.shape[s:e + 1])),) + input.shape[e + 1:]
+    shape = input.shape[:s] + (math.prod(input.shape[s:e + 1]),) + input.shape[e + 1:]
     return reshape(input, shape)
 
 
@@ -161,9 +163,9 @@ def unflatten(input, dim, sizes):
     d = norm_dim(dim, input.ndim, "unflatten")
     sizes = tuple(sizes)
     if -1 in sizes:
-        known = int(np.prod([s for s in sizes if s != -1]))
+        known = math.prod(s for s in sizes if s != -1)
         sizes = tuple(input.shape[d] // known if s == -1 else s for s in sizes)
-    if int(np.prod(sizes)) != input.shape[d]:
+    if math.prod(sizes) != input.shape[d]:
         raise RuntimeError(f"unflatten: sizes {sizes} don't multiply up to the size of dim {dim} ({input.shape[d]})")
     return reshape(input, input.shape[:d] + sizes + input.shape[d + 1:])
 
