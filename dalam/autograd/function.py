@@ -244,7 +244,8 @@ class Function:
         return type(self).__name__
 
     def __repr__(self):
-        return f"<{type(self).__name__}Backward>"
+        # PyTorch's spelling, which the tensor repr's ``grad_fn=<...Backward0>`` also uses
+        return f"<{type(self).__name__}Backward0 object at {id(self):#x}>"
 
     @property
     def next_functions(self):

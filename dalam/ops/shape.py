@@ -47,7 +47,20 @@ def _check_reshape(x, shape, op):
             f"{op}: shape {list(shape)} is invalid for input of size {n} (input shape {tuple(x.shape)})")
 
 
-@method("reshape", "view")
+@method("view")
+def view(input, *shape):
+    """``reshape`` that refuses to copy, as PyTorch's ``view``: the result must
+    share memory with ``input``, so writes through one show in the other."""
+    out = reshape(input, *shape)
+    if out is not input and out.data.size and not np.may_share_memory(out.data, input.data):
+        raise RuntimeError(
+            f"view: shape {tuple(out.shape)} is not compatible with the memory layout of the input "
+            f"(shape {tuple(input.shape)}, not contiguous, e.g. after .T or permute); use "
+            ".reshape(...) instead, which copies when it must")
+    return out
+
+
+@method("reshape")
 def reshape(input, *shape):
     shape = _shape_arg(shape)
     if shape == input.data.shape:
@@ -59,12 +72,8 @@ def reshape(input, *shape):
         raise
 
 
-def _view_as(self, other):
-    return reshape(self, other.shape)
-
-
-Tensor.view_as = _view_as
-Tensor.reshape_as = _view_as
+Tensor.view_as = lambda self, other: view(self, other.shape)
+Tensor.reshape_as = lambda self, other: reshape(self, other.shape)
 
 
 class Permute(Function):
