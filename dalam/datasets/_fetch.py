@@ -6,6 +6,8 @@ import os
 import pathlib
 import tempfile
 
+from ..io.atomic import fsync_dir
+
 
 def fetch(urls, dest, md5, timeout=60):
     """Download ``dest`` from the first of ``urls`` that gives a file with MD5
@@ -30,7 +32,7 @@ def fetch(urls, dest, md5, timeout=60):
                 continue
             os.replace(tmp, dest)
             tmp = None
-            _fsync_dir(dest.parent)
+            fsync_dir(dest.parent)
             return dest
         except OSError as e:
             errors.append(f"{url}: {e}")
@@ -41,15 +43,3 @@ def fetch(urls, dest, md5, timeout=60):
                        + "\n  ".join(errors) + f"\nPut the file at {dest} yourself, or pass root= / set "
                        "$DALAM_DATA to a folder that has it.")
 
-
-def _fsync_dir(path):
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

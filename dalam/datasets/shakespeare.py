@@ -20,8 +20,7 @@ def load_text(root=None, download=True):
             dirs = ", ".join(str(d) for d in _files.search_dirs(root))
             raise FileNotFoundError(f"TinyShakespeare: input.txt not found under {dirs} "
                                     "(looked for tinyshakespeare/input.txt); pass download=True")
-        p = _files.download(URL, _files.search_dirs(root)[0] / "tinyshakespeare" / "input.txt",
-                            MD5, "TinyShakespeare")
+        p = _files.download(URL, _files.search_dirs(root)[0] / "tinyshakespeare" / "input.txt", MD5)
     return p.read_text(encoding="utf-8")
 
 

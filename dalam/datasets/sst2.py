@@ -23,7 +23,7 @@ def _path(split, root, download):
         raise FileNotFoundError(f"SST2: {split}.tsv not found under {dirs} (looked in "
                                 f"{', '.join(_DIRS)}); pass download=True")
     base = _files.search_dirs(root)[0]
-    z = _files.download(URL, base / "SST-2.zip", None, "SST-2")
+    z = _files.download(URL, base / "SST-2.zip", None)
     dest = base / "sentiment" / "sst2"
     dest.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(z) as zf:
