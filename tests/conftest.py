@@ -5,8 +5,11 @@ so the suite behaves the same on a shared 2-core machine (with two pytest
 workers, more BLAS threads only fight over the cores: small GEMMs ran 10x
 slower that way).
 """
+import functools
+import http.server
 import os
 import pathlib
+import threading
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before NumPy loads OpenBLAS, where it still can
 
@@ -67,3 +70,24 @@ def _seed():
     torch.manual_seed(0)
     np.random.seed(0)
     yield
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def server(tmp_path):
+    """A local HTTP server on 127.0.0.1 (never the internet) for download tests;
+    returns (url_for(folder_name), root folder to fill)."""
+    root = tmp_path / "www"
+    root.mkdir()
+    handler = functools.partial(_QuietHandler, directory=str(root))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    t = threading.Thread(target=httpd.serve_forever, daemon=True)
+    t.start()
+    port = httpd.server_address[1]
+    yield (lambda name: f"http://127.0.0.1:{port}/{name}/"), root
+    httpd.shutdown()
+    httpd.server_close()

@@ -1,12 +1,9 @@
 """dalam.datasets.MNIST / FashionMNIST: the real files (../shared/data), the
 folder search order, downloading from a local HTTP server (127.0.0.1 only),
 corrupt-file errors, and the embedded subset."""
-import functools
 import gzip
-import http.server
 import pathlib
 import shutil
-import threading
 
 import numpy as np
 import pytest
@@ -29,26 +26,6 @@ def isolated(tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.setattr(mnist_mod, "_DEV_DATA", tmp_path / "no-such-dir")
     return tmp_path
-
-
-@pytest.fixture
-def server(tmp_path):
-    """A local HTTP server; returns (url_for(folder_name), root folder to fill)."""
-    root = tmp_path / "www"
-    root.mkdir()
-    handler = functools.partial(_QuietHandler, directory=str(root))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    t = threading.Thread(target=httpd.serve_forever, daemon=True)
-    t.start()
-    port = httpd.server_address[1]
-    yield (lambda name: f"http://127.0.0.1:{port}/{name}/"), root
-    httpd.shutdown()
-    httpd.server_close()
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
 
 
 def _copy_test_split(src, dst):

@@ -102,3 +102,25 @@ def test_mnist1d_matches_paper_description():
     means = np.stack([tr.data[tr.targets == c].mean(0) for c in range(10)])
     pred = np.argmin(((te.data[:, None, :] - means[None]) ** 2).sum(-1), 1)
     assert (pred == te.targets).mean() > 0.2
+
+
+def test_text_dataset_download_from_local_server(data_dir, server, tmp_path, monkeypatch):
+    """TinyShakespeare downloads through the same checked, atomic path as MNIST
+    (a local HTTP server, never the internet); a wrong file is refused by MD5."""
+    import pathlib
+    import shutil
+    from dalam.datasets import _files, shakespeare
+    url_for, www = server
+    (www / "ts").mkdir()
+    shutil.copy(pathlib.Path(data_dir) / "tinyshakespeare" / "input.txt", www / "ts" / "input.txt")
+    root = tmp_path / "cache"
+    monkeypatch.setattr(_files, "search_dirs", lambda r=None: [root])
+    monkeypatch.setattr(shakespeare, "URL", url_for("ts") + "input.txt")
+    text = shakespeare.load_text()
+    assert text == (www / "ts" / "input.txt").read_text(encoding="utf-8")
+    assert sorted(p.name for p in (root / "tinyshakespeare").iterdir()) == ["input.txt"]
+    (root / "tinyshakespeare" / "input.txt").unlink()
+    (www / "ts" / "input.txt").write_text("not shakespeare")
+    with pytest.raises(RuntimeError, match="expected MD5"):
+        shakespeare.load_text()
+    assert list((root / "tinyshakespeare").iterdir()) == []  # no partial file left behind
