@@ -28,6 +28,17 @@ from .ops.shape import (reshape, permute, transpose, t, flatten, unflatten, sque
 from .ops.index import (gather, scatter, scatter_add, index_select, masked_fill, masked_select,
                         where, nonzero)
 from .ops.linalg import matmul, mm, bmm, dot, outer, einsum
+from .ops.math_extra import (erf, erfc, erfinv, asin, acos, atan, atan2, arcsin, arccos, arctan,
+                             arctan2, sinh, cosh, asinh, acosh, atanh, arcsinh, arccosh, arctanh,
+                             log2, log10, expm1, exp2, hypot, fmod, floor_divide, nan_to_num, lerp,
+                             addcmul, addcdiv)
+from .ops.linalg_extra import (addmm, addmv, baddbmm, tensordot, kron, cross, cdist, det, inverse,
+                               slogdet, finfo, iinfo, result_type, promote_types, broadcast_shapes)
+from .ops.sorting import (sort, argsort, topk, kthvalue, median, mode, cumprod, cummax, cummin,
+                          logcumsumexp, unique, count_nonzero, bincount, searchsorted, bucketize)
+from .ops.structure import (diag, diagonal, trace, tril, triu, roll, tile, repeat_interleave, narrow,
+                            tensor_split, take, take_along_dim, index_add, index_fill, index_copy,
+                            masked_scatter, broadcast_tensors, meshgrid)
 
 bool = bool_
 float = float32
@@ -37,7 +48,7 @@ half = float16
 
 __version__ = "0.1.0"
 
-_LAZY = {"nn", "optim", "data", "datasets", "autograd", "train", "io", "models", "utils", "metrics",
+_LAZY = {"linalg", "nn", "optim", "data", "datasets", "autograd", "train", "io", "models", "utils", "metrics",
          "explain", "robust", "compress", "viz", "onnx"}
 _LAZY_ATTRS = {"save": "io", "load": "io", "fit": "train", "summary": "utils"}
 
