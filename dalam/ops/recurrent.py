@@ -152,35 +152,48 @@ def _lstm_forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, mask, reverse, batch_major=
     b = _bias_sum(b_ih, b_hh)
     bs = None if b is None else b * scale     # added per step on cache-hot rows, not in a cold pass
     A = _input_proj(x, w_ih, scale, None)     # becomes the activations
-    whT = (w_hh * scale[:, None]).T
+    whs = w_hh * scale[:, None]
     Hp = _ws.get((T, B, H), dt)    # state before step t
     Cp = _ws.get((T, B, H), dt)
     TC = _ws.get((T, B, H), dt)    # tanh(c after step t)
     out = _out_array(T, B, H, dt, batch_major)
     h, c = h0, c0
-    buf = xp.empty((B, 4 * H), dt)
-    for t in _order(T, reverse):
+    # W h^T into a (4H, B) buffer: the same GEMM as h W^T, but OpenBLAS's
+    # AVX-512 kernels run this shape up to 1.7x faster (equal on AVX2 ones)
+    bufT = xp.empty((4 * H, B), dt)
+    buf = bufT.T
+    ig = xp.empty((B, H), dt)
+    matmul, tanh, mul = xp.matmul, xp.tanh, xp.multiply
+    ts = list(_order(T, reverse))
+    if T:
+        Cp[ts[0]] = c0
+    for k, t in enumerate(ts):
         Hp[t] = h
-        Cp[t] = c
         a = A[t]
-        xp.matmul(h, whT, out=buf)
-        if bs is not None:
-            buf += bs
+        matmul(whs, h.T, out=bufT)
         a += buf
-        xp.tanh(a, out=a)
+        if bs is not None:
+            a += bs
+        tanh(a, out=a)
         a *= scale
         a += shift
         i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
-        cn = f * c
-        cn += i * g
+        c = Cp[t]
+        # the new cell state goes straight into the next step's saved slot (no copy)
+        cn = Cp[ts[k + 1]] if k + 1 < T and mask is None else xp.empty((B, H), dt)
+        mul(f, c, out=cn)
+        mul(i, g, out=ig)
+        cn += ig
         tc = TC[t]
-        xp.tanh(cn, out=tc)
+        tanh(cn, out=tc)
         hn = out[t]
-        xp.multiply(o, tc, out=hn)
+        mul(o, tc, out=hn)
         if mask is not None:
             m = mask[t][:, None]
             h = xp.where(m, hn, h)
             c = xp.where(m, cn, c)
+            if k + 1 < T:
+                Cp[ts[k + 1]] = c
             hn *= m
         else:
             h, c = hn, cn
@@ -197,39 +210,50 @@ def _lstm_backward(cache, w_hh, mask, reverse, gout, ghn, gcn):
     p = xp.empty((B, H), dt)
     dh = xp.array(ghn, dt) if ghn is not None else xp.zeros((B, H), dt)
     dc = xp.array(gcn, dt) if gcn is not None else xp.zeros((B, H), dt)
+    dhb = xp.empty((B, H), dt)        # dh + the output's gradient of this step
+    # dh^T = W_hh^T da^T into an (H, B) buffer: faster than da W_hh on AVX-512 OpenBLAS
+    whhT = xp.ascontiguousarray(w_hh.T)
+    dhT = xp.empty((H, B), dt)
+    matmul, mul, sub = xp.matmul, xp.multiply, xp.subtract
+    H2, H3 = 2 * H, 3 * H
     for t in _order(T, not reverse):
-        dhc = dh + gout[t] if gout is not None else dh
+        if gout is not None:
+            dhc = xp.add(dh, gout[t], out=dhb)
+        else:
+            dhc = dh
         if mask is not None:
             m = mask[t][:, None]
             nm = ~m
             dh_pass = dh * nm
             dc_pass = dc * nm
             dhc = dhc * m
-            dcc = dc * m
-        else:
-            dcc = dc
+            dc = dc * m
         a, da, tc = A[t], dA[t], TC[t]
-        xp.multiply(tc, tc, out=p)
-        xp.subtract(1, p, out=p)
-        p *= a[:, 3 * H:]
+        mul(tc, tc, out=p)
+        sub(1, p, out=p)
+        p *= a[:, H3:]
         p *= dhc
-        dcc = dcc + p                                   # dc += dh * o * (1 - tanh(c)^2)
-        xp.subtract(1, a, out=d)
+        dc += p                                         # dc += dh * o * (1 - tanh(c)^2)
+        sub(1, a, out=d)
         d *= a                                          # sigmoid' for i, f, o
-        g_, dg_ = a[:, 2 * H:3 * H], d[:, 2 * H:3 * H]
-        xp.multiply(g_, g_, out=dg_)
-        xp.subtract(1, dg_, out=dg_)                    # tanh' for g
-        xp.multiply(dcc, g_, out=da[:, :H])
-        xp.multiply(dcc, Cp[t], out=da[:, H:2 * H])
-        xp.multiply(dcc, a[:, :H], out=da[:, 2 * H:3 * H])
-        xp.multiply(dhc, tc, out=da[:, 3 * H:])
+        g_, dg_ = a[:, H2:H3], d[:, H2:H3]
+        mul(g_, g_, out=dg_)
+        sub(1, dg_, out=dg_)                            # tanh' for g
+        mul(dc, g_, out=da[:, :H])
+        mul(dc, Cp[t], out=da[:, H:H2])
+        mul(dc, a[:, :H], out=da[:, H2:H3])
+        mul(dhc, tc, out=da[:, H3:])
         da *= d
-        dh = xp.matmul(da, w_hh)
-        dc = dcc * a[:, H:2 * H]
-        if mask is not None:
+        if mask is None:
+            matmul(whhT, da.T, out=dhT)
+            dh = dhT.T
+            dc *= a[:, H:H2]
+        else:
+            dh = matmul(da, w_hh)
+            dc = dc * a[:, H:H2]
             dh += dh_pass
             dc += dc_pass
-    return dA, dh, dc
+    return dA, xp.ascontiguousarray(dh), dc
 
 
 class LSTMSeq(_SeqFunction):
