@@ -322,6 +322,10 @@ def test_bad_inputs_name_the_layer_and_shapes():
         cell(dalam.randn(2, 3))
     with pytest.raises(TypeError, match=r"LSTM: input dtype float64"):
         m(dalam.randn(5, 3, 8).double())
+    with pytest.raises(RuntimeError, match=r"LSTM: expected a sequence length larger than 0"):
+        m(dalam.randn(0, 3, 8))  # PyTorch raises here too
+    with pytest.raises(RuntimeError, match=r"GRU: expected a sequence length larger than 0"):
+        dalam.nn.GRU(4, 5, batch_first=True)(dalam.randn(2, 0, 4))
 
 
 def test_char_rnn_state_carry_equals_full_sequence_and_generate():

@@ -122,6 +122,10 @@ class RNNBase(Module):
             raise ValueError(f"{self._name()}: input has {x.shape[-1]} features per step but the "
                              f"layer expects input_size={self.input_size} (input shape "
                              f"{tuple(x.shape)}, batch_first={self.batch_first})")
+        t_axis = 1 if (self.batch_first and x.ndim == 3) else 0
+        if x.shape[t_axis] == 0:
+            raise RuntimeError(f"{self._name()}: expected a sequence length larger than 0, got input of "
+                               f"shape {tuple(x.shape)} (batch_first={self.batch_first})")
         w = self.weight_ih_l0
         if x.dtype != w.dtype:
             raise TypeError(f"{self._name()}: input dtype {x.dtype} does not match the weights' dtype "
