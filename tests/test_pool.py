@@ -120,3 +120,25 @@ def test_inplace_change_of_pooled_input_is_detected():
     h.add_(1.0)
     with pytest.raises(RuntimeError, match="modified in place"):
         y.sum().backward()
+
+
+@pytest.mark.parametrize("dt", [np.float32, np.float64])
+def test_max_pool_ties_first_max_in_both_memory_orders(dt):
+    """Tiled windows (kernel == stride) take the fast backward; with many ties
+    the gradient must go to the first maximum of each window, as PyTorch's,
+    for channel-last (conv output) and NCHW memory, odd sizes included."""
+    rng = np.random.default_rng(0)
+    for N, C, H, W, k in [(3, 5, 8, 6, 2), (2, 4, 7, 9, 2), (2, 3, 9, 9, 3), (1, 1, 4, 4, 2),
+                          (2, 6, 6, 6, (2, 3))]:
+        a = rng.integers(0, 3, (N, H, W, C)).astype(dt)  # values 0..2: many ties
+        for xa in (a.transpose(0, 3, 1, 2), np.ascontiguousarray(a.transpose(0, 3, 1, 2))):
+            x = dalam.tensor(xa, requires_grad=True)
+            y = F.max_pool2d(x, k)
+            g = rng.standard_normal(y.shape).astype(dt)
+            (y * dalam.tensor(g)).sum().backward()
+            xt = torch.tensor(np.ascontiguousarray(xa), requires_grad=True)
+            yt = TF.max_pool2d(xt, k)
+            (yt * torch.tensor(g)).sum().backward()
+            np.testing.assert_array_equal(y.data, yt.detach().numpy())
+            np.testing.assert_array_equal(x.grad.data, xt.grad.numpy())
+            assert x.grad.dtype == dt

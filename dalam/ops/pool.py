@@ -86,6 +86,61 @@ def _scatter_windows(g_per_k, like, shape, k, s, d, out, p):
     return gx[:, :, p[0]:p[0] + H, p[1]:p[1] + W]
 
 
+def _is_nhwc(a):
+    return a.transpose(0, 2, 3, 1).flags.c_contiguous
+
+
+def _max_tiled_backward(x, y, gy, k):
+    """Max-pool backward when the windows tile ``x`` (kernel == stride, no padding
+    or dilation, e.g. 2x2/stride 2): per offset, one compare of the strided slice
+    against ``y``, minus the windows an earlier offset already claimed (first
+    maximum wins ties, as PyTorch), multiplied straight into that slice of an
+    uninitialised gradient laid out like ``x``.  ``gy`` is first copied into
+    ``x``'s memory order when it differs (a quarter-size copy), so every pass runs
+    on one layout.  2x2 on channel-last memory does the compare as one pass over
+    an (N, OH, 2, OW, 2, C) view.  On W2's two NHWC conv outputs: 13.6 -> ~6 ms
+    against the general ``_scatter_windows`` path (docs/RESULTS.md, CNN)."""
+    N, C, H, W = x.shape
+    OH, OW = y.shape[2:]
+    gx = _alloc_like(x, x.shape)
+    if H != k[0] * OH:
+        gx[:, :, k[0] * OH:] = 0
+    if W != k[1] * OW:
+        gx[:, :, :, k[1] * OW:] = 0
+    if gy.strides != y.strides:
+        g = _alloc_like(y, gy.shape)
+        g[...] = gy
+        gy = g
+    if k == (2, 2) and H == 2 * OH and W == 2 * OW and _is_nhwc(x) and _is_nhwc(y) and _is_nhwc(gx):
+        # one compare pass over x's channel-last memory as (N, OH, 2, OW, 2, C)
+        x6 = x.transpose(0, 2, 3, 1).reshape(N, OH, 2, OW, 2, C)
+        g6 = gx.transpose(0, 2, 3, 1).reshape(N, OH, 2, OW, 2, C)
+        eq = x6 == y.transpose(0, 2, 3, 1)[:, :, None, :, None, :]
+        a, b, c, d = eq[:, :, 0, :, 0], eq[:, :, 0, :, 1], eq[:, :, 1, :, 0], eq[:, :, 1, :, 1]
+        taken = a.copy()
+        b &= ~taken
+        taken |= b
+        c &= ~taken
+        taken |= c
+        d &= ~taken
+        xp.multiply(gy.transpose(0, 2, 3, 1)[:, :, None, :, None, :], eq, out=g6)
+        return gx
+    taken = None
+    last = (k[0] - 1, k[1] - 1)
+    for kh in range(k[0]):
+        for kw in range(k[1]):
+            sl = (slice(None), slice(None), slice(kh, k[0] * OH, k[0]), slice(kw, k[1] * OW, k[1]))
+            m = x[sl] == y
+            if taken is None:
+                taken = m.copy() if (kh, kw) != last else None
+            else:
+                m &= ~taken
+                if (kh, kw) != last:
+                    taken |= m
+            xp.multiply(gy, m, out=gx[sl])
+    return gx
+
+
 class MaxPool2dFn(Function):
     """Max over windows as a running ``maximum`` across the KH*KW offset slices:
     no window copy, and the arrays keep the input's memory order.  Backward
@@ -100,7 +155,7 @@ class MaxPool2dFn(Function):
         y = None
         for _, _, sl in _offsets(k, s, d, out):
             if y is None:
-                y = xpad[sl].copy()
+                y = xp.copy(xpad[sl], order="K")  # keep x's memory order (NHWC conv outputs)
             else:
                 xp.maximum(y, xpad[sl], out=y)
         self.xpad, self.y, self.geom = xpad, y, (x.shape, k, s, p, d, out)
@@ -118,6 +173,8 @@ class MaxPool2dFn(Function):
     def backward(self, gy, gi=None):
         shape, k, s, p, d, out = self.geom
         xpad, y = self.xpad, self.y
+        if k == s and d == (1, 1) and xpad.shape == shape:
+            return _max_tiled_backward(xpad, y, gy, k)
         claimed = [None]
 
         def grad_at(kh, kw, sl):
@@ -201,7 +258,7 @@ def _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_i
         y = None
         for _, _, sl in _offsets(k, s, d, out):
             if y is None:
-                y = a[sl].copy()
+                y = xp.copy(a[sl], order="K")
             else:
                 xp.maximum(y, a[sl], out=y)
         return _post2d(Tensor._make(y, False, None), unb, nsp)
