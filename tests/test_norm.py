@@ -189,3 +189,41 @@ def test_dropout2d_channelwise():
     assert m(x) is x
     z = nn.Dropout1d(0.3)(dalam.ones(4, 6, 10)).data
     assert np.all((z == 0).all(-1) | np.isclose(z, 1 / 0.7).all(-1))
+
+
+def _bn_layouts(rng, dt):
+    """Inputs in the memory orders a conv hands to BatchNorm: channel-last views
+    (NHWC memory), a cropped channel-last view (ConvTranspose output with
+    padding), plain NCHW, (N, C) and an (N, L, C)-strided (N, C, L) view."""
+    a = (rng.standard_normal((4, 6, 6, 3)) * 2 + 5).astype(dt)
+    b = (rng.standard_normal((4, 8, 8, 3)) * 2 + 5).astype(dt)
+    yield "nhwc", a.transpose(0, 3, 1, 2)
+    yield "cropped_nhwc", b[:, 1:7, 1:7, :].transpose(0, 3, 1, 2)
+    yield "nchw", np.ascontiguousarray(a.transpose(0, 3, 1, 2))
+    yield "2d", (rng.standard_normal((10, 3)) + 3).astype(dt)
+    yield "nlc", (rng.standard_normal((4, 5, 3)) + 3).astype(dt).transpose(0, 2, 1)
+
+
+@pytest.mark.parametrize("dt", [np.float32, np.float64])
+def test_batch_norm_train_matches_torch_in_every_memory_layout(dt):
+    rng = np.random.default_rng(1)
+    rtol, atol = (1e-5, 1e-6) if dt == np.float32 else (1e-10, 1e-12)
+    for name, xa in _bn_layouts(rng, dt):
+        C = xa.shape[1]
+        w, b = rng.standard_normal(C).astype(dt), rng.standard_normal(C).astype(dt)
+        gy = rng.standard_normal(xa.shape).astype(dt)
+        # the gradient in the input's layout and in plain C order
+        for g in (gy, np.moveaxis(np.ascontiguousarray(np.moveaxis(gy, 1, -1)), -1, 1)):
+            x = dalam.Tensor._make(xa, True, None)
+            W, B = dalam.tensor(w, requires_grad=True), dalam.tensor(b, requires_grad=True)
+            rm, rv = dalam.zeros(C, dtype=x.dtype), dalam.ones(C, dtype=x.dtype)
+            y = F.batch_norm(x, rm, rv, W, B, training=True)
+            y.backward(dalam.Tensor._make(g, False, None))
+            xt = torch.tensor(np.ascontiguousarray(xa), requires_grad=True)
+            Wt, Bt = torch.tensor(w, requires_grad=True), torch.tensor(b, requires_grad=True)
+            rmt, rvt = torch.zeros(C, dtype=xt.dtype), torch.ones(C, dtype=xt.dtype)
+            yt = TF.batch_norm(xt, rmt, rvt, Wt, Bt, training=True)
+            yt.backward(torch.tensor(np.ascontiguousarray(g)))
+            for ours, theirs in ((y, yt), (x.grad, xt.grad), (W.grad, Wt.grad), (B.grad, Bt.grad),
+                                 (rm, rmt), (rv, rvt)):
+                assert_close(ours, theirs, rtol=rtol, atol=atol, msg=name)

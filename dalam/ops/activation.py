@@ -140,18 +140,20 @@ class ReLU(Function):
 
 
 class LeakyReLU(Function):
-    # maximum/minimum and a 0/1 mask scaled in place: ~10-25x faster than xp.where on float32
+    # maximum/minimum and a 0/1 mask scaled in place: ~10-25x faster than xp.where on float32;
+    # one output buffer each way (every fresh large array costs page faults)
     def forward(self, x, slope):
         self.x, self.slope = x, slope
         if 0 <= slope <= 1:
-            return xp.maximum(x, x * slope)
+            y = xp.multiply(x, slope, out=xp.empty_like(x))  # an array even for 0-d x
+            return xp.maximum(x, y, out=y)
         return xp.where(x > 0, x, x * slope)
 
     def backward(self, gy):
-        f = xp.greater(self.x, 0).astype(gy.dtype)
+        f = xp.array(xp.greater(self.x, 0), dtype=gy.dtype)  # xp.array: an array even for 0-d
         f *= 1 - self.slope
         f += self.slope
-        return gy * f
+        return xp.multiply(f, gy, out=f)
 
     def backward_graph(self, gy):
         m = Tensor._make(xp.where(self.x > 0, 1.0, self.slope).astype(gy.dtype), False, None)

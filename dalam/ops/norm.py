@@ -15,8 +15,41 @@ def _bshape(x):
     return (1, x.shape[1]) + (1,) * (x.ndim - 2)
 
 
+def _chan_last(a):
+    """Channels-last view of an (N, C, *) array whose channel axis is the
+    innermost in memory (the NHWC-strided outputs of the convolutions, also
+    cropped ones): (N*H*W, C) when that reshape needs no copy, else (N, H, W,
+    C); None for other layouts.  Reductions over its leading axes run in
+    memory order."""
+    t = xp.moveaxis(a, 1, -1) if a.ndim > 2 else a
+    if t.strides[-1] != t.itemsize and t.shape[-1] > 1:
+        return None
+    return t.reshape(-1, a.shape[1]) if t.flags.c_contiguous else t
+
+
+def _from_chan_last(a2, shape):
+    """The (N, C, *) view of a C-contiguous channels-last array."""
+    if len(shape) == 2:
+        return a2
+    return xp.moveaxis(a2.reshape((shape[0],) + tuple(shape[2:]) + (shape[1],)), -1, 1)
+
+
+def _lead(a):
+    return tuple(range(a.ndim - 1))
+
+
+def _dot_lead(a, b):
+    """Per channel sum of a*b over the leading axes, without an a*b temporary."""
+    lead = "abcdefghijklmnop"[:a.ndim - 1]
+    return xp.einsum(f"{lead}z,{lead}z->z", a, b)
+
+
 class BatchNormFn(Function):
-    """x (N, C, *); statistics per channel over N and the spatial axes."""
+    """x (N, C, *); statistics per channel over N and the spatial axes.
+
+    Training mode on channels-last memory (what the convolutions return) works
+    on the (N*H*W, C) view: contiguous axis-0 reductions and the affine step
+    fused into one output buffer."""
     saves = (0,)  # eval-mode backward re-reads x (PyTorch saves it too)
 
     def forward(self, x, w=None, b=None, training=True, running_mean=None, running_var=None,
@@ -26,39 +59,60 @@ class BatchNormFn(Function):
         self.axes, self.bs, self.training = axes, bs, training
         self.x, self.eps = x, eps  # (a reference) for double backward
         dt = x.dtype.type
+        self.x2 = x2 = _chan_last(x) if training else None
         if training:
             m = x.size // x.shape[1]
             if m <= 1:
                 raise ValueError(
                     f"batch_norm: expected more than 1 value per channel when training, got input "
                     f"of shape {tuple(x.shape)}; use a larger batch or call model.eval()")
+        if x2 is not None:
+            mean = x2.mean(axis=_lead(x2))
+            y2 = xp.subtract(x2, mean)  # x - mean (C-contiguous), then reused for the output
+            var = _dot_lead(y2, y2) / dt(m)
+            invstd = 1 / xp.sqrt(var + dt(eps))
+            scale = invstd if w is None else w * invstd
+            shift = -mean * scale if b is None else b - mean * scale
+            xp.multiply(x2, scale, out=y2)
+            y2 += shift
+            self.mean, self.invstd, self.w = mean, invstd, w
+            y = _from_chan_last(y2, x.shape)
+        elif training:
             mean = x.mean(axis=axes, keepdims=True)
             xc = x - mean
             var = xp.mean(xc * xc, axis=axes, keepdims=True)
             invstd = 1 / xp.sqrt(var + dt(eps))
             xhat = xc * invstd
-            if running_mean is not None:
-                mom = dt(momentum)
-                running_mean *= 1 - mom
-                running_mean += mom * mean.reshape(-1)
-                running_var *= 1 - mom
-                running_var += (mom * m / (m - 1)) * var.reshape(-1).astype(running_var.dtype)
-            self.xhat = xhat
+            self.xhat, self.invstd, self.w = xhat, invstd, w
             y = xhat if w is None else xhat * w.reshape(bs)
+            if b is not None:
+                y = y + b.reshape(bs)
         else:
             invstd = 1 / xp.sqrt(running_var + dt(eps))
             scale = invstd if w is None else w * invstd
             shift = -running_mean * scale
             y = x * scale.reshape(bs) + shift.reshape(bs)
             self.x, self.rm = x, running_mean
-            invstd = invstd.reshape(bs)
-        self.invstd, self.w = invstd, w
-        if b is not None:
-            y = y + b.reshape(bs)
+            self.invstd, self.w = invstd.reshape(bs), w
+            if b is not None:
+                y = y + b.reshape(bs)
+        if training and running_mean is not None:
+            mom = dt(momentum)
+            running_mean *= 1 - mom
+            running_mean += mom * mean.reshape(-1)
+            running_var *= 1 - mom
+            running_var += (mom * m / (m - 1)) * var.reshape(-1).astype(running_var.dtype)
         return y.astype(x.dtype, copy=False)
 
     def backward(self, gy):
         need = self.needs_input_grad
+        if self.x2 is not None:
+            g2 = _chan_last(gy)
+            if g2 is None:  # gy in another memory order: copy it channels-last
+                g2 = xp.ascontiguousarray(xp.moveaxis(gy, 1, -1) if gy.ndim > 2 else gy)
+            if g2.shape != self.x2.shape:
+                g2 = g2.reshape(self.x2.shape)
+            return self._backward_chan_last(g2, gy.shape, need)
         axes, bs, w, invstd = self.axes, self.bs, self.w, self.invstd
         if self.training:
             xhat = self.xhat
@@ -77,6 +131,29 @@ class BatchNormFn(Function):
                 gx = (gxh - m1 - xhat * m2) * invstd
             else:
                 gx = gxh * invstd
+        return (gx, gw, gb)[:len(need)]
+
+    def _backward_chan_last(self, g2, shape, need):
+        """Training backward on (M, C) views: with a = w/std, sb = sum(gy) and
+        sw = sum(gy*xhat), dx = a*(gy - xhat*sw/M - sb/M), all in one buffer
+        (each fresh large array costs page faults; xhat is not kept from the
+        forward for the same reason)."""
+        w, invstd = self.w, self.invstd
+        M = g2.size // g2.shape[-1]
+        sb = g2.sum(axis=_lead(g2))
+        t = xp.subtract(self.x2, self.mean)  # xhat, recomputed as the forward had it
+        t *= invstd
+        sw = _dot_lead(g2, t)
+        gx = None
+        if need[0]:
+            a = invstd if w is None else w * invstd
+            t *= -sw / M
+            t += g2
+            t -= sb / M
+            t *= a
+            gx = _from_chan_last(t, shape)
+        gw = sw if len(need) > 1 and need[1] else None
+        gb = sb if len(need) > 2 and need[2] else None
         return (gx, gw, gb)[:len(need)]
 
 
