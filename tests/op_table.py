@@ -362,13 +362,18 @@ def run_gradcheck(op, shapes):
     assert dalam.autograd.gradcheck(lambda *xs: op.fn(D, *xs), ins)
 
 
-def cases(fam, with_grad_only=False):
-    """pytest params: (op, sample index) for a family."""
+def params(ops, with_grad_only=False):
+    """pytest params (op, shapes) for a list of OpInfo entries, one per sample."""
     import pytest
     out = []
-    for op in family(fam):
+    for op in ops:
         if with_grad_only and not (op.grad and op.gradcheck):
             continue
         for k, shapes in enumerate(op.samples):
             out.append(pytest.param(op, shapes, id=f"{op.name}-{'x'.join(map(str, shapes)) or k}"))
     return out
+
+
+def cases(fam, with_grad_only=False):
+    """pytest params: (op, sample) for a family of the table above."""
+    return params(family(fam), with_grad_only)

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import dalam
-from op_table import OpInfo, run_torch_parity, run_gradcheck
+from op_table import OpInfo, params, run_torch_parity, run_gradcheck
 
 # some samples feed nan/inf on purpose (nan_to_num) or log2(0): their warnings are expected
 pytestmark = pytest.mark.filterwarnings("ignore:.*encountered in:RuntimeWarning")
@@ -66,23 +66,13 @@ OPS = [
 ]
 
 
-def _cases(grad_only=False):
-    out = []
-    for op in OPS:
-        if grad_only and not (op.grad and op.gradcheck):
-            continue
-        for shapes in op.samples:
-            out.append(pytest.param(op, shapes, id=f"{op.name}-{'x'.join(map(str, shapes))}"))
-    return out
-
-
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
-@pytest.mark.parametrize("op,shapes", _cases())
+@pytest.mark.parametrize("op,shapes", params(OPS))
 def test_matches_torch(op, shapes, dtype):
     run_torch_parity(op, shapes, dtype)
 
 
-@pytest.mark.parametrize("op,shapes", _cases(grad_only=True))
+@pytest.mark.parametrize("op,shapes", params(OPS, with_grad_only=True))
 def test_gradcheck(op, shapes):
     run_gradcheck(op, shapes)
 
