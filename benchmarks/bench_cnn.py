@@ -107,7 +107,7 @@ def bench_w2(peak):
 
 def bench_infer():
     md, mt = w2_dalam().eval(), w2_torch().eval()
-    mt.load_state_dict({k: torch.tensor(v.data) for k, v in md.state_dict().items()})
+    mt.load_state_dict({k: torch.tensor(v._data) for k, v in md.state_dict().items()})
     for bs, n in ((1, 200), (256, 3)):
         x = np.random.default_rng(1).standard_normal((bs, 1, 28, 28)).astype(np.float32)
         xd, xt = dalam.tensor(x), torch.tensor(x)

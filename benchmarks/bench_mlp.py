@@ -69,7 +69,7 @@ def w2_torch():
 
 
 def _same_weights(md, mt):
-    mt.load_state_dict({k: torch.tensor(v.data) for k, v in md.state_dict().items()})
+    mt.load_state_dict({k: torch.tensor(v._data) for k, v in md.state_dict().items()})
 
 
 def best_pair(fa, fb, repeats):
@@ -170,7 +170,7 @@ def bench_w5():
             x = np.random.default_rng(1).standard_normal((bs,) + shape).astype(np.float32)
             xd, xt = dalam.tensor(x), torch.tensor(x)
             with dalam.no_grad(), torch.inference_mode():
-                np.testing.assert_allclose(md(xd).data, mt(xt).numpy(), rtol=1e-4, atol=1e-5)
+                np.testing.assert_allclose(md(xd)._data, mt(xt).numpy(), rtol=1e-4, atol=1e-5)
 
             def fd():
                 with dalam.no_grad():

@@ -50,7 +50,7 @@ def main():
                      best_us(lambda: t(xt), 2000)))
     z = dalam.randn(128, 10, requires_grad=True)
     y = dalam.randint(0, 10, (128,))
-    zt, yt = torch.tensor(z.data, requires_grad=True), torch.tensor(y.data)
+    zt, yt = torch.tensor(z._data, requires_grad=True), torch.tensor(y._data)
     ce, cet = nn.CrossEntropyLoss(), torch.nn.CrossEntropyLoss()
     rows.append(("CrossEntropy fwd+bwd, 128x10", best_us(lambda: ce(z, y).backward(), 2000),
                  best_us(lambda: cet(zt, yt).backward(), 2000)))

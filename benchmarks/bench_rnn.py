@@ -73,7 +73,7 @@ def _pair():
     dalam.manual_seed(0)
     m = CharRNN(V, E, H)
     tm = TorchCharLSTM()
-    tm.load_state_dict({k: torch.tensor(v.data) for k, v in m.state_dict().items()})
+    tm.load_state_dict({k: torch.tensor(v._data) for k, v in m.state_dict().items()})
     return m, tm
 
 

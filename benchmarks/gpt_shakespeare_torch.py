@@ -40,7 +40,7 @@ def main():
 
     def batch(ds):
         x, y = ds.get_batch(12, 64, generator=gen)
-        return torch.from_numpy(x.data), torch.from_numpy(y.data)
+        return torch.from_numpy(x._data), torch.from_numpy(y._data)
 
     def lr_at(it, warmup=100, lo=1e-4, hi=1e-3):
         if it < warmup:

@@ -50,7 +50,7 @@ def _special(x):
 
 
 def tensor_repr(t):
-    a = t.data
+    a = t._data
     prefix = "tensor("
     if a.dtype.kind == "f":
         fmt = {"float_kind": _float_formatter(a)}

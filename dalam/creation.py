@@ -164,8 +164,8 @@ def randperm(n, dtype=None, generator=None, device=None):
 def normal(mean, std, size=None, generator=None):
     g = _gen(generator)
     if isinstance(mean, Tensor) or isinstance(std, Tensor):
-        m = mean.data if isinstance(mean, Tensor) else mean
-        s = std.data if isinstance(std, Tensor) else std
+        m = mean._data if isinstance(mean, Tensor) else mean
+        s = std._data if isinstance(std, Tensor) else std
         shape = np.broadcast_shapes(np.shape(m), np.shape(s))
         dt = (mean if isinstance(mean, Tensor) else std).dtype
         return _new((g.standard_normal(shape) * s + m).astype(dt), False)
@@ -175,13 +175,13 @@ def normal(mean, std, size=None, generator=None):
 
 def bernoulli(input, generator=None):
     g = _gen(generator)
-    return _new((g.random(input.shape) < input.data).astype(input.dtype), False)
+    return _new((g.random(input.shape) < input._data).astype(input.dtype), False)
 
 
 def multinomial(input, num_samples, replacement=False, generator=None):
     """Sample indices from rows of (unnormalised) probabilities."""
     g = _gen(generator)
-    p = np.asarray(input.data, np.float64)
+    p = np.asarray(input._data, np.float64)
     single = p.ndim == 1
     p2 = p[None] if single else p
     if (p2 < 0).any() or not np.isfinite(p2).all():

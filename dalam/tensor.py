@@ -18,13 +18,13 @@ _run_backward = None  # engine, imported on first backward()
 
 
 class Tensor:
-    __slots__ = ("data", "grad", "requires_grad", "grad_fn", "_output_nr", "_vc", "_hooks",
+    __slots__ = ("_data", "grad", "requires_grad", "grad_fn", "_output_nr", "_vc", "_hooks",
                  "__weakref__")
     __array_priority__ = 1000  # so ndarray (op) Tensor defers to Tensor's reflected op
 
     def __init__(self, data, requires_grad=False, dtype=None):
         arr = _to_array(data, dtype)
-        self.data = arr
+        self._data = arr
         self.grad = None
         self.grad_fn = None
         self._output_nr = 0
@@ -37,7 +37,7 @@ class Tensor:
     @classmethod
     def _make(cls, data, requires_grad, grad_fn, output_nr=0, vc=None):
         t = object.__new__(cls)
-        t.data = data if type(data) is _ndarray else xp.asarray(data)
+        t._data = data if type(data) is _ndarray else xp.asarray(data)
         t.grad = None
         t.requires_grad = requires_grad
         t.grad_fn = grad_fn
@@ -48,16 +48,32 @@ class Tensor:
 
     # ---------------------------------------------------------------- basics
     @property
+    def data(self):
+        """PyTorch's ``.data``: a Tensor sharing this one's memory, cut from the
+        graph and not requiring grad; writes through it are invisible to autograd
+        (its version counter is its own).  ``numpy()`` is the way to the array."""
+        return Tensor._make(self._data, False, None)
+
+    @data.setter
+    def data(self, value):
+        arr = value._data if isinstance(value, Tensor) else xp.asarray(value)
+        if arr.dtype != self._data.dtype and self.requires_grad and arr.dtype.kind != "f":
+            raise RuntimeError(
+                f"data: cannot assign a {arr.dtype} array to a {self._data.dtype} tensor that "
+                "requires grad")
+        self._data = arr
+
+    @property
     def shape(self):
-        return self.data.shape
+        return self._data.shape
 
     @property
     def dtype(self):
-        return self.data.dtype
+        return self._data.dtype
 
     @property
     def ndim(self):
-        return self.data.ndim
+        return self._data.ndim
 
     @property
     def device(self):
@@ -72,62 +88,62 @@ class Tensor:
         return self._vc[0]
 
     def is_floating_point(self):
-        return self.data.dtype.kind == "f"
+        return self._data.dtype.kind == "f"
 
     def dim(self):
-        return self.data.ndim
+        return self._data.ndim
 
     def size(self, dim=None):
         if dim is None:
-            return self.data.shape
-        return self.data.shape[dim]
+            return self._data.shape
+        return self._data.shape[dim]
 
     def numel(self):
-        return int(self.data.size)
+        return int(self._data.size)
 
     nelement = numel
 
     def element_size(self):
-        return self.data.itemsize
+        return self._data.itemsize
 
     def __len__(self):
-        if self.data.ndim == 0:
+        if self._data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return self.data.shape[0]
+        return self._data.shape[0]
 
     def __iter__(self):
-        if self.data.ndim == 0:
+        if self._data.ndim == 0:
             raise TypeError("iteration over a 0-d tensor")
-        for i in range(self.data.shape[0]):
+        for i in range(self._data.shape[0]):
             yield self[i]
 
     def item(self):
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise RuntimeError(
-                f"item(): a Tensor with {self.data.size} elements cannot be converted to a "
+                f"item(): a Tensor with {self._data.size} elements cannot be converted to a "
                 "Python number; only one-element tensors can.")
-        return self.data.reshape(()).item()
+        return self._data.reshape(()).item()
 
     def tolist(self):
-        return self.data.tolist()
+        return self._data.tolist()
 
     def numpy(self):
         if self.requires_grad:
             raise RuntimeError(
                 "Can't call numpy() on a Tensor that requires grad. Use tensor.detach().numpy() "
                 "instead.")
-        return self.data
+        return self._data
 
     def __array__(self, dtype=None, copy=None):
-        a = self.data
+        a = self._data
         return a if dtype is None else a.astype(dtype)
 
     def __bool__(self):
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise RuntimeError(
-                f"Boolean value of a Tensor with {self.data.size} elements is ambiguous; "
+                f"Boolean value of a Tensor with {self._data.size} elements is ambiguous; "
                 "use .any() or .all().")
-        return bool(self.data.reshape(()))
+        return bool(self._data.reshape(()))
 
     def __float__(self):
         return float(self.item())
@@ -136,7 +152,7 @@ class Tensor:
         return int(self.item())
 
     def __index__(self):
-        if self.data.dtype.kind not in "iub" or self.data.size != 1:
+        if self._data.dtype.kind not in "iub" or self._data.size != 1:
             raise TypeError("only integer tensors of a single element can be converted to an index")
         return int(self.item())
 
@@ -147,15 +163,15 @@ class Tensor:
         return tensor_repr(self)
 
     def __format__(self, spec):
-        if self.data.ndim == 0 and spec:
+        if self._data.ndim == 0 and spec:
             return format(self.item(), spec)
         return repr(self) if not spec else format(repr(self), spec)
 
     # ---------------------------------------------------------------- autograd
     def requires_grad_(self, requires_grad=True):
-        if requires_grad and self.data.dtype.kind not in "fc":
+        if requires_grad and self._data.dtype.kind not in "fc":
             raise RuntimeError(
-                f"only floating point tensors can require gradients (this one is {self.data.dtype}); "
+                f"only floating point tensors can require gradients (this one is {self._data.dtype}); "
                 "convert it with .float() first.")
         if not requires_grad and self.grad_fn is not None:
             raise RuntimeError("requires_grad_(False) on a non-leaf tensor; use .detach() instead.")
@@ -164,7 +180,7 @@ class Tensor:
 
     def detach(self):
         """A tensor sharing data (and version counter) but cut from the graph."""
-        return Tensor._make(self.data, False, None, 0, self._vc)
+        return Tensor._make(self._data, False, None, 0, self._vc)
 
     def detach_(self):
         self.grad_fn = None
@@ -203,17 +219,17 @@ class Tensor:
         if _run_backward is None:
             from .autograd.engine import run_backward as _run_backward
         if gradient is None:
-            if self.data.size != 1:
+            if self._data.size != 1:
                 raise RuntimeError(
                     f"backward: grad can be implicitly created only for scalar outputs, but this "
                     f"tensor has shape {tuple(self.shape)}. Pass a gradient of that shape "
                     "(e.g. t.backward(dalam.ones_like(t))) or reduce it first (t.sum()).")
-            g = xp.ones(self.data.shape, self.data.dtype)
+            g = xp.ones(self._data.shape, self._data.dtype)
         else:
-            g = gradient.data if isinstance(gradient, Tensor) else xp.asarray(gradient, self.data.dtype)
-            if g.shape != self.data.shape:
+            g = gradient._data if isinstance(gradient, Tensor) else xp.asarray(gradient, self._data.dtype)
+            if g.shape != self._data.shape:
                 raise RuntimeError(
-                    f"backward: gradient has shape {g.shape} but the tensor has shape {self.data.shape}")
+                    f"backward: gradient has shape {g.shape} but the tensor has shape {self._data.shape}")
         if create_graph:
             g = gradient if isinstance(gradient, Tensor) else Tensor._make(g, False, None)
         if retain_graph is None:
@@ -225,7 +241,7 @@ class Tensor:
                                   inputs=ins, allow_unused=True, accumulate=False)
             for t, gi in zip(ins, grads):
                 if gi is not None:
-                    gi = gi if create_graph else Tensor._make(gi.data.copy(), False, None)
+                    gi = gi if create_graph else Tensor._make(gi._data.copy(), False, None)
                     t.grad = gi if t.grad is None else t.grad + gi
             return
         _run_backward([self], [g], retain_graph=retain_graph, create_graph=create_graph)
@@ -246,7 +262,7 @@ class Tensor:
         if dtype is None:
             return self
         dtype = np.dtype(dtype)
-        if dtype == self.data.dtype:
+        if dtype == self._data.dtype:
             return self
         from .ops.elementwise import cast
         return cast(self, dtype)
@@ -299,7 +315,7 @@ class Tensor:
         self._check_inplace(opname)
         if _gstate.enabled and result.requires_grad:
             # rebase history: self now is the op's output
-            self.data = result.data.astype(self.data.dtype, copy=False)
+            self._data = result._data.astype(self._data.dtype, copy=False)
             fn = self.grad_fn = result.grad_fn
             self._output_nr = result._output_nr
             self.requires_grad = True
@@ -309,10 +325,10 @@ class Tensor:
                 # an op that reads its output in backward (exp_, relu_...) now watches self
                 refs[self._output_nr] = (self._vc, self._vc[0])
             return self
-        r = result.data
-        if r.shape != self.data.shape:
-            r = xp.broadcast_to(r, self.data.shape)
-        self.data[...] = r
+        r = result._data
+        if r.shape != self._data.shape:
+            r = xp.broadcast_to(r, self._data.shape)
+        self._data[...] = r
         self._bump()
         return self
 
@@ -325,7 +341,7 @@ class Tensor:
             return self._inplace_result(cast(r, self.dtype) if r.dtype != self.dtype else r, "copy_")
         self._check_inplace("copy_")
         try:
-            self.data[...] = src_t.data
+            self._data[...] = src_t._data
         except ValueError:
             raise RuntimeError(
                 f"copy_: source of shape {tuple(src_t.shape)} cannot be broadcast to {tuple(self.shape)}")
@@ -334,34 +350,34 @@ class Tensor:
 
     def zero_(self):
         self._check_inplace("zero_")
-        self.data[...] = 0
+        self._data[...] = 0
         self._bump()
         return self
 
     def fill_(self, value):
         self._check_inplace("fill_")
-        self.data[...] = value.item() if isinstance(value, Tensor) else value
+        self._data[...] = value.item() if isinstance(value, Tensor) else value
         self._bump()
         return self
 
     def normal_(self, mean=0.0, std=1.0, generator=None):
         self._check_inplace("normal_")
         g = generator or backend.rng()
-        self.data[...] = g.standard_normal(self.data.shape, dtype=np.float64) * std + mean
+        self._data[...] = g.standard_normal(self._data.shape, dtype=np.float64) * std + mean
         self._bump()
         return self
 
     def uniform_(self, a=0.0, b=1.0, generator=None):
         self._check_inplace("uniform_")
         g = generator or backend.rng()
-        self.data[...] = g.uniform(a, b, self.data.shape)
+        self._data[...] = g.uniform(a, b, self._data.shape)
         self._bump()
         return self
 
     def bernoulli_(self, p=0.5, generator=None):
         self._check_inplace("bernoulli_")
         g = generator or backend.rng()
-        self.data[...] = g.random(self.data.shape) < p
+        self._data[...] = g.random(self._data.shape) < p
         self._bump()
         return self
 
@@ -369,14 +385,19 @@ class Tensor:
         from .ops.elementwise import clone
         return clone(self)
 
-    def contiguous(self):
-        return self
+    def contiguous(self, memory_format=None):
+        """C-contiguous memory: this tensor when it already is, else a copy that
+        stays in the graph (so ``.contiguous().view(...)`` always works)."""
+        if self._data.flags.c_contiguous:
+            return self
+        from .ops.elementwise import clone
+        return clone(self)
 
     def is_contiguous(self):
-        return bool(self.data.flags.c_contiguous)
+        return bool(self._data.flags.c_contiguous)
 
     def data_ptr(self):
-        return self.data.__array_interface__["data"][0]
+        return self._data.__array_interface__["data"][0]
 
     def share_memory_(self):
         return self
@@ -397,7 +418,7 @@ def _to_array(data, dtype=None):
     """Build the numpy array for a new tensor with PyTorch's dtype inference:
     Python floats -> float32 (default), ints -> int64, bools -> bool."""
     if isinstance(data, Tensor):
-        arr = data.data.copy()
+        arr = data._data.copy()
         return arr if dtype is None else arr.astype(np.dtype(dtype), copy=False)
     if dtype is not None:
         dtype = np.dtype(dtype)
@@ -419,7 +440,7 @@ def _to_array(data, dtype=None):
     if k == "O" or k in "US":
         # e.g. a list of tensors
         try:
-            arr = np.array([np.asarray(x.data if isinstance(x, Tensor) else x) for x in data])
+            arr = np.array([np.asarray(x._data if isinstance(x, Tensor) else x) for x in data])
         except Exception:
             raise TypeError(f"tensor(): could not infer a numeric dtype from {type(data).__name__} data")
         return _to_array(arr if arr.dtype.kind != "f" else arr.astype(backend.get_default_dtype()))

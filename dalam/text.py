@@ -41,7 +41,7 @@ class CharVocab:
     def decode(self, ids):
         """ids (list, array or Tensor) -> str."""
         if isinstance(ids, Tensor):
-            ids = ids.data
+            ids = ids._data
         ids = np.asarray(ids).reshape(-1)
         n = len(self.itos)
         if ids.size and (ids.min() < 0 or ids.max() >= n):
@@ -116,7 +116,7 @@ def sample_logits(logits, temperature=1.0, top_k=None, top_p=None, generator=Non
 
     temperature 0 means greedy (argmax); lower temperature sharpens the
     distribution, higher flattens it."""
-    z = logits.data if isinstance(logits, Tensor) else np.asarray(logits)
+    z = logits._data if isinstance(logits, Tensor) else np.asarray(logits)
     if temperature < 0:
         raise ValueError(f"sample_logits: temperature must be >= 0, got {temperature}")
     if temperature == 0:

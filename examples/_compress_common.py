@@ -33,7 +33,7 @@ def evaluate(model, x, y, batch=1000):
     with dalam.no_grad():
         for i in range(0, len(x), batch):
             out = model(dalam.tensor(x[i:i + batch]))
-            correct += int((out.data.argmax(1) == y[i:i + batch]).sum())
+            correct += int((out.detach().numpy().argmax(1) == y[i:i + batch]).sum())
             loss += float(F.cross_entropy(out, dalam.tensor(y[i:i + batch])).item()) * len(out)
     model.train(was)
     return correct / len(x), loss / len(x)

@@ -56,7 +56,7 @@ def accuracy(model, x, y, batch=1000):
     correct = 0
     with dalam.no_grad():
         for i in range(0, len(x), batch):
-            correct += int((model(dalam.tensor(x[i:i + batch])).data.argmax(1) == y[i:i + batch]).sum())
+            correct += int((model(dalam.tensor(x[i:i + batch])).detach().numpy().argmax(1) == y[i:i + batch]).sum())
     model.train(was)
     return correct / len(x)
 

@@ -31,8 +31,8 @@ def attention_weights(model, ids, mask):
             sa = getattr(layer.attention, "self")
             B, T, C = h.shape
             H, d = sa.num_heads, sa.head_dim
-            q = sa.query(h).data.reshape(B, T, H, d).transpose(0, 2, 1, 3)
-            k = sa.key(h).data.reshape(B, T, H, d).transpose(0, 2, 1, 3)
+            q = sa.query(h).detach().numpy().reshape(B, T, H, d).transpose(0, 2, 1, 3)
+            k = sa.key(h).detach().numpy().reshape(B, T, H, d).transpose(0, 2, 1, 3)
             s = q @ k.transpose(0, 1, 3, 2) / math.sqrt(d)
             s = s - s.max(-1, keepdims=True)
             p = np.exp(s)

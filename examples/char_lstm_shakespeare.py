@@ -32,7 +32,7 @@ from dalam.models.char_rnn import CharRNN  # noqa: E402
 
 def clip_grad_norm(params, max_norm):
     """Scale all gradients so their global L2 norm is at most max_norm."""
-    gs = [p.grad.data for p in params if p.grad is not None]
+    gs = [p.grad.detach().numpy() for p in params if p.grad is not None]
     total = math.sqrt(sum(float(np.vdot(g, g)) for g in gs))
     if total > max_norm:
         s = np.float32(max_norm / (total + 1e-6))
@@ -120,7 +120,7 @@ def main():
     print(args.prompt + train.vocab.decode(ids))
     if args.save:
         from safetensors.numpy import save_file
-        save_file({k: np.ascontiguousarray(v.data) for k, v in model.state_dict().items()}, args.save,
+        save_file({k: np.ascontiguousarray(v.detach().numpy()) for k, v in model.state_dict().items()}, args.save,
                   metadata={"vocab": train.vocab.to_json()})
         print(f"saved weights to {args.save}")
 

@@ -48,17 +48,17 @@ def main(args):
 
     convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
     maps = {}
-    hooks = [c.register_forward_hook(lambda m, a, out, i=i: maps.__setitem__(i, out.data.copy()))
+    hooks = [c.register_forward_hook(lambda m, a, out, i=i: maps.__setitem__(i, out.detach().numpy().copy()))
              for i, c in enumerate(convs)]
     model.eval()
     img = xte[args.index:args.index + 1]
     with dalam.no_grad():
-        pred = int(model(dalam.tensor(img)).data.argmax())
+        pred = int(model(dalam.tensor(img)).detach().numpy().argmax())
     for h in hooks:
         h.remove()
     os.makedirs(args.out, exist_ok=True)
 
-    w = convs[0].weight.data[:, 0]  # (32, 3, 3)
+    w = convs[0].weight.detach().numpy()[:, 0]  # (32, 3, 3)
     fig, axes = plt.subplots(4, 8, figsize=(8, 4.4))
     for ax, f in zip(axes.flat, w):
         ax.imshow(f, cmap="RdBu_r", vmin=-np.abs(w).max(), vmax=np.abs(w).max())

@@ -54,7 +54,7 @@ def main(args):
     # 1. maps for one digit
     i = args.index
     x = xte[i:i + 1]
-    pred = int(model(dalam.tensor(x)).data.argmax())
+    pred = int(model(dalam.tensor(x)).detach().numpy().argmax())
     maps = {name: f(model, x, pred) for name, f in methods.items()}
     maps["occlusion (4x4)"] = occlusion(model, x, pred, window=4, stride=2)
     os.makedirs(args.figures, exist_ok=True)

@@ -114,10 +114,10 @@ def main(argv=None):
     prompt = dalam.tensor(train.vocab.encode("\n")[None])
     out = model.generate(prompt, args.samples, temperature=args.temperature, top_k=args.top_k)
     print("---- sample ----")
-    print(train.vocab.decode(out.data[0]))
+    print(train.vocab.decode(out.detach().numpy()[0]))
     if args.save:
         from safetensors.numpy import save_file
-        save_file({k: np.ascontiguousarray(v.data) for k, v in model.state_dict().items()
+        save_file({k: np.ascontiguousarray(v.detach().numpy()) for k, v in model.state_dict().items()
                    if k != "lm_head.weight" or not model.config.weight_tying}, args.save)
         print(f"saved weights to {args.save}")
 

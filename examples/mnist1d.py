@@ -83,7 +83,7 @@ MODELS = {"logistic": Logistic, "mlp": MLP, "cnn": CNN, "gru": GRUNet}
 
 def accuracy(model, x, y):
     with dalam.no_grad():
-        return 100.0 * float((model(x).data.argmax(-1) == y.data).mean())
+        return 100.0 * float((model(x).detach().numpy().argmax(-1) == y.detach().numpy()).mean())
 
 
 def train(name, data, steps, lr, batch, seed):

@@ -49,7 +49,7 @@ def evaluate(model, x, y, batch=1000):
     correct = 0
     with dalam.no_grad():
         for i in range(0, len(x), batch):
-            correct += int((model(dalam.tensor(x[i:i + batch])).data.argmax(1) == y[i:i + batch]).sum())
+            correct += int((model(dalam.tensor(x[i:i + batch])).detach().numpy().argmax(1) == y[i:i + batch]).sum())
     model.train()
     return correct / len(x)
 
@@ -101,7 +101,7 @@ def main(args):
             opt.step()
             sched.step()
             tl += loss.item() * len(yb)
-            tc += int((out.data.argmax(1) == yb.data).sum())
+            tc += int((out.detach().numpy().argmax(1) == yb.detach().numpy()).sum())
             seen += len(yb)
         acc = evaluate(model, xte, yte)
         best = max(best, acc)

@@ -72,10 +72,10 @@ def run(name, args, weight_decay=0.0, dropout=0.0, early=False, augment=False):
     xte, yte = MNIST(root=args.data, train=False).as_tensors()
     model.eval()
     with dalam.no_grad():  # the model training ended with (the restored best one for early stopping)
-        test_acc = float((model(xte).data.argmax(1) == yte.data).mean())
+        test_acc = float((model(xte).detach().numpy().argmax(1) == yte.detach().numpy()).mean())
         out = model(x[50000:55000])
         val_loss = float(nn.functional.cross_entropy(out, y[50000:55000]).item())
-        val_acc = float((out.data.argmax(1) == y.data[50000:55000]).mean())
+        val_acc = float((out.detach().numpy().argmax(1) == y.detach().numpy()[50000:55000]).mean())
     best = int(np.argmin(h["val_loss"]))
     row = {"name": name, "epochs_run": len(h["val_loss"]), "final_train_loss": h["loss"][-1],
            "final_val_loss": val_loss, "final_val_acc": val_acc,

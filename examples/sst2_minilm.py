@@ -41,7 +41,7 @@ def train_head(xtr, ytr, xdev, ydev, epochs=60, lr=1e-2, batch=256, seed=0):
             loss.backward()
             opt.step()
     with dalam.no_grad():
-        acc = float((head(dalam.tensor(xdev)).data.argmax(1) == ydev).mean())
+        acc = float((head(dalam.tensor(xdev)).detach().numpy().argmax(1) == ydev).mean())
     return head, acc
 
 
@@ -106,7 +106,7 @@ def finetune(emb, head, train, dev, n_layers, epochs, lr, batch, seed):
             opt.step()
         model.eval()
         with dalam.no_grad():
-            correct = sum(int((run(x, am, mask).data.argmax(1) == lab).sum()) for x, am, mask, lab in dv)
+            correct = sum(int((run(x, am, mask).detach().numpy().argmax(1) == lab).sum()) for x, am, mask, lab in dv)
         accs.append(correct / sum(len(b[3]) for b in dv))
         print(f"  fine-tune epoch {ep + 1}: dev accuracy {accs[-1]:.4f} ({time.perf_counter() - t0:.0f} s)")
     return accs[-1]

@@ -70,7 +70,7 @@ def evaluate(model, x, ln, y, batch=256):
         for s in range(0, len(y), batch):
             L = int(ln[s:s + batch].max())
             logits = model(dalam.tensor(x[s:s + batch, :L]), ln[s:s + batch])
-            correct += int((logits.data.argmax(-1) == y[s:s + batch]).sum())
+            correct += int((logits.detach().numpy().argmax(-1) == y[s:s + batch]).sum())
     model.train()
     return 100.0 * correct / len(y)
 

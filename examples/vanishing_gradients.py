@@ -40,7 +40,7 @@ def grad_norms(cell, x, hidden):
     xin.requires_grad_(True)
     out = layer(xin)[0]
     out[-1].sum().backward()
-    return np.linalg.norm(xin.grad.data, axis=-1).mean(1)     # (T,)
+    return np.linalg.norm(xin.grad.detach().numpy(), axis=-1).mean(1)     # (T,)
 
 
 def inputs(T, B, dim, root, rng):
@@ -49,7 +49,7 @@ def inputs(T, B, dim, root, rng):
         ds = TinyShakespeare(root=root, split="train", download=False)
         x, _ = ds.get_batch(B, T, generator=rng)
         table = rng.standard_normal((ds.vocab_size, dim)).astype(np.float32)
-        return table[x.data].transpose(1, 0, 2), "Tiny Shakespeare characters (random embedding)"
+        return table[x.detach().numpy()].transpose(1, 0, 2), "Tiny Shakespeare characters (random embedding)"
     except FileNotFoundError:
         return rng.standard_normal((T, B, dim)).astype(np.float32), "random inputs"
 

@@ -28,7 +28,7 @@ DATA_DIR = os.environ.get("DALAM_DATA") or (str(_shared) if _shared.is_dir() els
 
 def to_torch(t, requires_grad=None):
     """A torch tensor with the same values and dtype as a dalam tensor/array."""
-    a = t.data if isinstance(t, dalam.Tensor) else np.asarray(t)
+    a = t._data if isinstance(t, dalam.Tensor) else np.asarray(t)
     tt = torch.from_numpy(np.array(a, copy=True))
     rg = (t.requires_grad if isinstance(t, dalam.Tensor) else False) if requires_grad is None else requires_grad
     if rg:
@@ -38,7 +38,7 @@ def to_torch(t, requires_grad=None):
 
 def assert_close(ours, theirs, rtol=1e-5, atol=1e-6, check_dtype=True, msg=""):
     """Compare a dalam tensor (or array) with a torch tensor (or array)."""
-    a = ours.data if isinstance(ours, dalam.Tensor) else np.asarray(ours)
+    a = ours._data if isinstance(ours, dalam.Tensor) else np.asarray(ours)
     b = theirs.detach().numpy() if isinstance(theirs, torch.Tensor) else np.asarray(theirs)
     if check_dtype:
         assert a.dtype == b.dtype, f"{msg} dtype mismatch: dalam {a.dtype} vs torch {b.dtype}"

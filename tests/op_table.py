@@ -332,7 +332,7 @@ def run_torch_parity(op, shapes, dtype):
         assert isinstance(o, dalam.Tensor), f"{op.name}: output {k} is {type(o).__name__}"
         assert o.dtype == tn.dtype, f"{op.name}: output {k} dtype {o.dtype} vs torch {tn.dtype}"
         assert o.shape == tn.shape, f"{op.name}: output {k} shape {o.shape} vs torch {tn.shape}"
-        np.testing.assert_allclose(o.data, tn, rtol=rtol, atol=atol, err_msg=f"{op.name} output {k}")
+        np.testing.assert_allclose(o._data, tn, rtol=rtol, atol=atol, err_msg=f"{op.name} output {k}")
         assert o.requires_grad == t.requires_grad, \
             f"{op.name}: output {k} requires_grad {o.requires_grad} vs torch {t.requires_grad}"
     if not op.grad:
@@ -349,7 +349,7 @@ def run_torch_parity(op, shapes, dtype):
     for k, (go, gt, a) in enumerate(zip(g_ours, g_theirs, arrays)):
         gt = np.zeros_like(a) if gt is None else gt.numpy()
         assert go is not None or not gt.any(), f"{op.name}: no gradient for input {k}"
-        go = np.zeros_like(a) if go is None else go.data
+        go = np.zeros_like(a) if go is None else go._data
         assert go.dtype == a.dtype, f"{op.name}: grad {k} dtype {go.dtype} vs input {a.dtype}"
         assert go.shape == a.shape, f"{op.name}: grad {k} shape {go.shape} vs input {a.shape}"
         np.testing.assert_allclose(go, gt, rtol=rtol, atol=atol * 10 if dtype == np.float32 else atol,

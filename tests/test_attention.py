@@ -111,7 +111,7 @@ def test_sdpa_fully_masked_row_is_zero_like_torch():
     ref = TF.scaled_dot_product_attention(tq, tk, tv, attn_mask=torch.from_numpy(m))
     out.sum().backward()
     ref.sum().backward()
-    assert np.isfinite(out.data).all()
+    assert np.isfinite(out._data).all()
     assert_close(out, ref)
     for d, t in ((q, tq), (k, tk), (v, tv)):
         assert_close(d.grad, t.grad, atol=1e-5)
@@ -135,13 +135,13 @@ def test_sdpa_dropout_semantics():
     q = dalam.tensor(r.standard_normal((8, S, 16)).astype(np.float32))
     k = dalam.tensor(r.standard_normal((8, S, 16)).astype(np.float32))
     v = dalam.tensor(np.broadcast_to(np.eye(S, dtype=np.float32), (8, S, S)).copy())
-    probs = sdpa(q, k, v).data
-    out = sdpa(q, k, v, dropout_p=p).data
+    probs = sdpa(q, k, v)._data
+    out = sdpa(q, k, v, dropout_p=p)._data
     kept = out != 0
     np.testing.assert_allclose(out[kept], probs[kept] / (1 - p), rtol=1e-5)
     assert abs((~kept).mean() - p) < 0.02
     # training=False (eval) disables dropout, as Module.eval() does for nn layers
-    np.testing.assert_array_equal(sdpa(q, k, v, dropout_p=p, training=False).data, probs)
+    np.testing.assert_array_equal(sdpa(q, k, v, dropout_p=p, training=False)._data, probs)
 
 
 def test_sdpa_dropout_gradcheck():

@@ -185,7 +185,7 @@ def test_detach_cuts_graph_and_shares_data():
     y = x * 2
     d = y.detach()
     assert not d.requires_grad and d.grad_fn is None and d.is_leaf
-    assert np.shares_memory(d.data, y.data)
+    assert np.shares_memory(d._data, y._data)
     z = (y * d).sum()
     z.backward()
     tz = ((tx * 2) * (tx * 2).detach()).sum()

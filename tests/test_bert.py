@@ -109,10 +109,10 @@ def test_hidden_states_and_pooler_match_reference(path, ref, tokenizer):
     assert len(hidden) == len(r.hidden_states) == 7
     for i, (a, b) in enumerate(zip(hidden, r.hidden_states)):
         valid = mask.astype(bool)  # padded positions carry no meaning; compare real tokens
-        np.testing.assert_allclose(a.data[valid], b.numpy()[valid], atol=2e-5, err_msg=f"hidden state {i}")
-    np.testing.assert_allclose(h.data[mask.astype(bool)], r.last_hidden_state.numpy()[mask.astype(bool)],
+        np.testing.assert_allclose(a._data[valid], b.numpy()[valid], atol=2e-5, err_msg=f"hidden state {i}")
+    np.testing.assert_allclose(h._data[mask.astype(bool)], r.last_hidden_state.numpy()[mask.astype(bool)],
                                atol=2e-5)
-    np.testing.assert_allclose(pooled.data, r.pooler_output.numpy(), atol=2e-5)
+    np.testing.assert_allclose(pooled._data, r.pooler_output.numpy(), atol=2e-5)
 
 
 def test_fine_tuning_gradients_match_reference(embedder, ref, tokenizer):
@@ -135,7 +135,7 @@ def test_fine_tuning_gradients_match_reference(embedder, ref, tokenizer):
     tp = dict(ref.named_parameters())
     for name in ("encoder.layer.5.output.dense.weight", "encoder.layer.5.attention.self.query.weight",
                  "encoder.layer.5.output.LayerNorm.weight", "encoder.layer.4.intermediate.dense.bias"):
-        ours = dict(model.named_parameters())[name].grad.data
+        ours = dict(model.named_parameters())[name].grad._data
         theirs = tp[name].grad.numpy()
         scale = np.abs(theirs).max()
         np.testing.assert_allclose(ours, theirs, atol=1e-4 * scale + 1e-7, err_msg=name)

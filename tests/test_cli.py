@@ -186,7 +186,7 @@ def test_predict_png_matches_the_model(image_run, work):
     model, _, _ = load_model(image_run)
     x, _ = ds.as_tensors()
     with dalam.no_grad():
-        expected = model(x[:3]).data.argmax(1)
+        expected = model(x[:3])._data.argmax(1)
     assert [p["prediction"] for p in preds] == expected.tolist()
     assert all(len(p["top"]) == 2 and 0 <= p["top"][1]["probability"] <= p["top"][0]["probability"] <= 1
                for p in preds)
@@ -267,7 +267,7 @@ def test_generate_from_a_gpt_checkpoint_made_here(work):
             "preprocess": {"kind": "chars", "vocab": vocab.itos, "block_size": 16}}
     save_single_file(work / "gpt.safetensors", model, meta)
     r = cli("generate", "gpt.safetensors", "--prompt", "abc", "-n", "20", "--temperature", "0", cwd=work)
-    ids = model.generate(dalam.tensor(vocab.encode("abc")[None]), 20, greedy=True).data[0]
+    ids = model.generate(dalam.tensor(vocab.encode("abc")[None]), 20, greedy=True)._data[0]
     assert r.stdout[:-1] == vocab.decode(ids)
     one_line_error(cli("generate", "gpt.safetensors", "--prompt", "xyz", cwd=work, check=False),
                    "vocabulary")
@@ -299,7 +299,7 @@ def test_predict_next_characters(char_run, work):
     vocab = CharVocab(meta["preprocess"]["vocab"])
     with dalam.no_grad():
         logits, _ = model(dalam.tensor(vocab.encode("hello worl")[None]))
-    assert p["prediction"] == int(logits.data[0, -1].argmax())
+    assert p["prediction"] == int(logits._data[0, -1].argmax())
     assert p["label"] == repr(vocab.itos[p["prediction"]])
 
 
@@ -347,9 +347,9 @@ def test_export_onnx_runs_in_onnxruntime(image_run, work):
     model, _, _ = load_model(image_run)
     x = dalam.datasets.MNIST(train=False, subset=True).as_tensors()[0][:1]
     sess = ort.InferenceSession(str(work / "mlp.onnx"), providers=["CPUExecutionProvider"])
-    out = sess.run(None, {sess.get_inputs()[0].name: x.data})[0]
+    out = sess.run(None, {sess.get_inputs()[0].name: x._data})[0]
     with dalam.no_grad():
-        np.testing.assert_allclose(out, model(x).data, rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(out, model(x)._data, rtol=1e-4, atol=1e-5)
     # the single file carries the metadata: eval works on it alone
     a = json.loads(cli("eval", "mlp.safetensors", "--json", "--limit", "200", cwd=work).stdout)
     b = json.loads(cli("eval", image_run, "--json", "--limit", "200", cwd=work).stdout)

@@ -69,7 +69,7 @@ class TorchResNet(tnn.Module):
 def _load(tm, m):
     sd = m.state_dict()
     assert list(sd) == list(tm.state_dict())
-    tm.load_state_dict({k: torch.tensor(np.array(v.data)) for k, v in sd.items()})
+    tm.load_state_dict({k: torch.tensor(np.array(v._data)) for k, v in sd.items()})
 
 
 def _compare(m, tm, shape, rtol=1e-4, atol=1e-5):

@@ -35,10 +35,10 @@ def _cnn(seed=0, bn=True):
     for mod in m.modules():  # non-trivial BatchNorm statistics and affine parameters
         if isinstance(mod, nn.BatchNorm2d):
             c = mod.num_features
-            mod.running_mean.data[...] = rng.normal(0, 0.5, c)
-            mod.running_var.data[...] = rng.uniform(0.5, 2.0, c)
-            mod.weight.data[...] = rng.uniform(0.2, 1.5, c) * rng.choice([-1, 1], c)
-            mod.bias.data[...] = rng.normal(0, 0.3, c)
+            mod.running_mean._data[...] = rng.normal(0, 0.5, c)
+            mod.running_var._data[...] = rng.uniform(0.5, 2.0, c)
+            mod.weight._data[...] = rng.uniform(0.2, 1.5, c) * rng.choice([-1, 1], c)
+            mod.bias._data[...] = rng.normal(0, 0.3, c)
     return m
 
 
@@ -50,27 +50,27 @@ def _x(shape, seed=1):
 @pytest.mark.parametrize("amount", [0.0, 0.3, 0.5, 0.8, 0.95, 1.0, 100])
 def test_l1_unstructured_exact_sparsity_and_smallest(amount):
     lin = nn.Linear(37, 23)
-    w0 = lin.weight.data.copy()
+    w0 = lin.weight._data.copy()
     prune.l1_unstructured(lin, "weight", amount)
     n = w0.size
     k = amount if isinstance(amount, int) else int(round(amount * n))
-    zeros = lin.weight.data == 0
+    zeros = lin.weight._data == 0
     assert zeros.sum() == k
-    assert (lin.weight_mask.data == 0).sum() == k
-    assert lin.weight_mask.data.dtype == np.float32
+    assert (lin.weight_mask._data == 0).sum() == k
+    assert lin.weight_mask._data.dtype == np.float32
     if 0 < k < n:  # the pruned entries are the smallest magnitudes
         assert np.abs(w0[zeros]).max() <= np.abs(w0[~zeros]).min()
-    np.testing.assert_array_equal(lin.weight.data[~zeros], w0[~zeros])
+    np.testing.assert_array_equal(lin.weight._data[~zeros], w0[~zeros])
 
 
 def test_global_unstructured_ranks_all_layers_together():
     m = _mlp()
-    m[2].weight.data *= 0.1  # a layer with small weights loses more
-    before = {id(p): p.data.copy() for p in m.parameters()}
+    m[2].weight._data *= 0.1  # a layer with small weights loses more
+    before = {id(p): p._data.copy() for p in m.parameters()}
     params = prune.prunable_parameters(m)
     prune.global_unstructured(params, 0.6)
     allw = np.concatenate([before[id(mod.weight)].ravel() for mod, _ in params])
-    pruned = np.concatenate([(mod.weight.data == 0).ravel() for mod, _ in params])
+    pruned = np.concatenate([(mod.weight._data == 0).ravel() for mod, _ in params])
     assert pruned.sum() == int(round(0.6 * allw.size))
     assert np.abs(allw[pruned]).max() <= np.abs(allw[~pruned]).min()
     assert sparsity(m[2].weight) > sparsity(m[0].weight)
@@ -89,12 +89,12 @@ def test_iterative_pruning_keeps_old_zeros_and_hits_each_target(scope):
     masks = []
 
     def record(model, i, s):
-        masks.append({id(mod): mod.weight_mask.data.copy() for mod, _ in prune.prunable_parameters(model)})
+        masks.append({id(mod): mod.weight_mask._data.copy() for mod, _ in prune.prunable_parameters(model)})
         return finetune(model, i, s)
 
     out = iterative_prune(m, [0.5, 0.8, 0.9], record, scope=scope)
     assert out == [0, 1, 2]
-    total = sum(mod.weight.data.size for mod, _ in prune.prunable_parameters(m))
+    total = sum(mod.weight._data.size for mod, _ in prune.prunable_parameters(m))
     for s, got in zip([0.5, 0.8, 0.9], seen):
         if scope == "global":
             assert got == int(round(s * total)) / total
@@ -120,19 +120,19 @@ def test_masks_survive_adam_steps_with_stale_momentum():
         opt.zero_grad()
         F.cross_entropy(m(x), y).backward()
         for mod, _ in layers:  # the gradient hook zeroes the pruned entries' gradients
-            assert np.all(mod.weight.grad.data[mod.weight_mask.data == 0] == 0)
+            assert np.all(mod.weight.grad._data[mod.weight_mask._data == 0] == 0)
         opt.step()
         for mod, _ in layers:  # and the step post-hook keeps the weights at zero
-            assert np.all(mod.weight.data[mod.weight_mask.data == 0] == 0)
+            assert np.all(mod.weight._data[mod.weight_mask._data == 0] == 0)
     assert sparsity(m) == pytest.approx(0.7, abs=1e-3)
     handle.remove()
     # without the optimiser hook, stale moments move pruned weights, but the
     # forward pre-hook re-applies the mask before the layer computes
     opt.step()
-    ref = [mod.weight.data * mod.weight_mask.data for mod, _ in layers]
+    ref = [mod.weight._data * mod.weight_mask._data for mod, _ in layers]
     out = m(x)
     for (mod, _), r in zip(layers, ref):
-        np.testing.assert_array_equal(mod.weight.data, r)
+        np.testing.assert_array_equal(mod.weight._data, r)
     assert out.shape == (16, 5)
 
 
@@ -141,14 +141,14 @@ def test_remove_makes_pruning_permanent():
     magnitude_prune(m, 0.5, scope="layer")
     assert prune.is_pruned(m)
     assert "0.weight_mask" in m.state_dict()
-    zeros = m[0].weight.data == 0
+    zeros = m[0].weight._data == 0
     make_permanent(m)
     assert not prune.is_pruned(m)
     assert list(m.state_dict()) == list(_mlp().state_dict())
-    np.testing.assert_array_equal(m[0].weight.data == 0, zeros)
+    np.testing.assert_array_equal(m[0].weight._data == 0, zeros)
     # no hook left: gradients of zero weights are no longer masked
     F.cross_entropy(m(_x((4, 20))), dalam.tensor([0, 1, 2, 3])).backward()
-    assert np.any(m[0].weight.grad.data[zeros] != 0)
+    assert np.any(m[0].weight.grad._data[zeros] != 0)
     with pytest.raises(ValueError, match="not pruned"):
         prune.remove(m[0], "weight")
 
@@ -158,11 +158,11 @@ def test_deepcopy_of_pruned_model_uses_its_own_masks():
     m = _mlp()
     magnitude_prune(m, 0.5)
     c = copy.deepcopy(m)
-    c[0].weight_mask.data[...] = 0  # prune all of the copy's first layer
+    c[0].weight_mask._data[...] = 0  # prune all of the copy's first layer
     F.cross_entropy(c(_x((4, 20))), dalam.tensor([0, 1, 2, 3])).backward()
-    assert np.all(c[0].weight.grad.data == 0) and np.all(c[0].weight.data == 0)
+    assert np.all(c[0].weight.grad._data == 0) and np.all(c[0].weight._data == 0)
     F.cross_entropy(m(_x((4, 20))), dalam.tensor([0, 1, 2, 3])).backward()
-    assert np.any(m[0].weight.grad.data != 0)  # the original's mask is untouched
+    assert np.any(m[0].weight.grad._data != 0)  # the original's mask is untouched
     make_permanent(c)
     assert prune.is_pruned(m) and not prune.is_pruned(c)
 
@@ -170,7 +170,7 @@ def test_deepcopy_of_pruned_model_uses_its_own_masks():
 def test_prune_conv_and_bad_arguments():
     conv = nn.Conv2d(3, 4, 3)
     prune.l1_unstructured(conv, "weight", 0.25)
-    assert (conv.weight.data == 0).sum() == round(0.25 * conv.weight.data.size)
+    assert (conv.weight._data == 0).sum() == round(0.25 * conv.weight._data.size)
     with pytest.raises(ValueError, match="target sparsity"):
         prune.l1_unstructured(nn.Linear(3, 3), "weight", 1.5)
     with pytest.raises(ValueError, match="no parameter 'kernel'"):
@@ -189,14 +189,14 @@ def test_shrunk_model_equals_masked_model(criterion, amount):
     masked, small = mask_channels(m, plan).eval(), shrink(m, plan).eval()
     x = _x((5, 3, 16, 16))
     with dalam.no_grad():
-        ym, ys = masked(x).data, small(x).data
+        ym, ys = masked(x)._data, small(x)._data
     np.testing.assert_allclose(ys, ym, rtol=1e-5, atol=1e-5)
     assert count_parameters(small) < count_parameters(m)
     assert small[0].out_channels == len(plan["0"]) and small[4].in_channels == len(plan["0"])
     assert small[10].in_features == len(plan["4"]) * 16
     assert small[1].running_mean.shape == (len(plan["0"]),)
     if criterion == "bn":  # the kept channels have the largest |gamma|
-        g = np.abs(m[1].weight.data)
+        g = np.abs(m[1].weight._data)
         dropped = np.setdiff1d(np.arange(8), plan["0"])
         if len(dropped):
             assert g[dropped].max() <= g[plan["0"]].min()
@@ -210,7 +210,7 @@ def test_shrunk_model_trains_and_matches_in_train_mode():
     plan = channel_plan(m, 0.5)
     masked, small = mask_channels(m, plan).train(), shrink(m, plan).train()
     x = _x((6, 3, 16, 16))
-    np.testing.assert_allclose(small(x).data, masked(x).data, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(small(x)._data, masked(x)._data, rtol=1e-4, atol=1e-5)
     opt = dalam.optim.SGD(small.parameters(), lr=0.1)
     loss = F.cross_entropy(small(x), dalam.tensor(np.arange(6) % 10))
     loss.backward()
@@ -224,7 +224,7 @@ def test_channel_prune_lenet_and_unsupported_chain():
     plan = channel_plan(net, 0.5)
     small = shrink(net, plan)
     x = _x((2, 1, 28, 28))
-    np.testing.assert_allclose(small(x).data, mask_channels(net, plan)(x).data, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(small(x)._data, mask_channels(net, plan)(x)._data, rtol=1e-5, atol=1e-5)
     assert count_parameters(small) < count_parameters(net)
 
     class Odd(nn.Module):  # receives pruned channels but is not known to be per-channel
@@ -242,7 +242,7 @@ def test_fold_batchnorm_equals_eval_model():
     folded = fold_batchnorm(m)
     assert not any(isinstance(mod, nn.BatchNorm2d) for mod in folded.modules())
     x = _x((3, 3, 16, 16))
-    np.testing.assert_allclose(folded(x).data, m(x).data, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(folded(x)._data, m(x)._data, rtol=1e-5, atol=1e-5)
 
 
 # ----------------------------------------------------------------- quantisation
@@ -281,10 +281,10 @@ def test_exact_matmul_beyond_float32_mantissa():
 
 def _lin_reference(qmod, x):
     """int64 reference of QuantizedLinear: codes, integer GEMM, rescale."""
-    s, zp = float(qmod.input_scale.data), int(qmod.input_zero_point.data)
+    s, zp = float(qmod.input_scale._data), int(qmod.input_zero_point._data)
     codes = np.clip(np.rint(x.astype(np.float32) * np.float32(1 / np.float32(s))), -zp, 255 - zp)
-    acc = codes.astype(np.int64) @ qmod.weight_int8.data.astype(np.int64).T
-    return acc * (np.float32(s) * qmod.weight_scale.data).astype(np.float64) + qmod.bias.data
+    acc = codes.astype(np.int64) @ qmod.weight_int8._data.astype(np.int64).T
+    return acc * (np.float32(s) * qmod.weight_scale._data).astype(np.float64) + qmod.bias._data
 
 
 @pytest.mark.parametrize("in_features", [40, 1200])
@@ -293,13 +293,13 @@ def test_quantized_linear_matches_integer_reference_and_float_bound(in_features)
     lin = nn.Linear(in_features, 9)
     x = np.random.default_rng(2).normal(size=(7, in_features)).astype(np.float32) * 2
     q = QuantizedLinear.from_float(lin, x.min(), x.max())
-    y = q(dalam.tensor(x)).data
+    y = q(dalam.tensor(x))._data
     assert y.dtype == np.float32
     np.testing.assert_allclose(y, _lin_reference(q, x), rtol=1e-6, atol=1e-6)
     # error bound against float: |dx| <= s_x/2, |dw| <= s_w/2 per entry
-    yf = lin(dalam.tensor(x)).data
-    sx, sw = float(q.input_scale.data), q.weight_scale.data
-    w = lin.weight.data
+    yf = lin(dalam.tensor(x))._data
+    sx, sw = float(q.input_scale._data), q.weight_scale._data
+    w = lin.weight._data
     bound = (sx / 2 * np.abs(w).sum(1) + np.abs(x).sum(1)[:, None] * sw[None, :] / 2
              + in_features * sx * sw / 4)
     assert np.all(np.abs(y - yf) <= bound * 1.001 + 1e-5)
@@ -314,17 +314,17 @@ def test_quantized_conv_matches_dequantized_float64_conv(stride, padding):
     conv = nn.Conv2d(3, 5, 3, stride=stride, padding=padding)
     x = np.random.default_rng(3).uniform(-1, 3, (2, 3, 9, 9)).astype(np.float32)
     q = QuantizedConv2d.from_float(conv, x.min(), x.max())
-    y = q(dalam.tensor(x)).data
-    s, zp = float(q.input_scale.data), int(q.input_zero_point.data)
+    y = q(dalam.tensor(x))._data
+    s, zp = float(q.input_scale._data), int(q.input_zero_point._data)
     xhat = np.clip(np.rint(x * np.float32(1 / np.float32(s))), -zp, 255 - zp).astype(np.float64) * s
-    what = q.weight_int8.data.astype(np.float64) * q.weight_scale.data.astype(np.float64)[:, None, None, None]
-    ref = F.conv2d(dalam.tensor(xhat), dalam.tensor(what), dalam.tensor(conv.bias.data.astype(np.float64)),
-                   stride=stride, padding=padding).data
+    what = q.weight_int8._data.astype(np.float64) * q.weight_scale._data.astype(np.float64)[:, None, None, None]
+    ref = F.conv2d(dalam.tensor(xhat), dalam.tensor(what), dalam.tensor(conv.bias._data.astype(np.float64)),
+                   stride=stride, padding=padding)._data
     np.testing.assert_allclose(y, ref, rtol=1e-5, atol=1e-5)
-    yf = conv(dalam.tensor(x)).data
+    yf = conv(dalam.tensor(x))._data
     assert y.shape == yf.shape
     assert np.abs(y - yf).max() < 0.02 * np.abs(yf).max()
-    np.testing.assert_array_equal(q(dalam.tensor(x[0])).data, y[0])  # unbatched input
+    np.testing.assert_array_equal(q(dalam.tensor(x[0]))._data, y[0])  # unbatched input
     with pytest.raises(RuntimeError, match="QuantizedConv2d"):
         q(dalam.tensor(x[:, :2]))
 
@@ -338,7 +338,7 @@ def test_quantize_model_and_int8_round_trip(tmp_path):
     assert kinds.count("QuantizedConv2d") == 2 and kinds.count("QuantizedLinear") == 2
     assert "BatchNorm2d" not in kinds
     x = dalam.tensor(calib[0])
-    yf, yq = m(x).data, qm(x).data
+    yf, yq = m(x)._data, qm(x)._data
     assert np.abs(yq - yf).max() < 0.05 * np.abs(yf).max()
     assert (yq.argmax(1) == yf.argmax(1)).mean() >= 0.75
     path = tmp_path / "q.safetensors"
@@ -350,7 +350,7 @@ def test_quantize_model_and_int8_round_trip(tmp_path):
     tensors, meta = read_safetensors(path)
     assert tensors["0.weight_int8"].dtype == np.int8
     back = load_quantized(path, _cnn(seed=9))  # other float weights: all come from the file
-    np.testing.assert_array_equal(back(x).data, yq)
+    np.testing.assert_array_equal(back(x)._data, yq)
     fpath = tmp_path / "f.safetensors"
     dalam.save(m.state_dict(), fpath)
     assert path.stat().st_size < 0.45 * fpath.stat().st_size
@@ -382,7 +382,7 @@ def test_distillation_loss_matches_torch_and_hand(T, alpha):
     ref, gref = _torch_kd(s, t, y, T, alpha)
     assert loss.dtype == np.float32
     assert loss.item() == pytest.approx(ref, rel=1e-5, abs=1e-6)
-    np.testing.assert_allclose(st.grad.data, gref, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(st.grad._data, gref, rtol=1e-4, atol=1e-6)
     # by hand, float64
     def lsm(z):
         z = z - z.max(1, keepdims=True)
@@ -399,7 +399,7 @@ def test_distill_trains_student_towards_teacher():
     rng = np.random.default_rng(0)
     xs = rng.normal(size=(256, 8)).astype(np.float32)
     with dalam.no_grad():
-        ys = teacher(dalam.tensor(xs)).data.argmax(1)
+        ys = teacher(dalam.tensor(xs))._data.argmax(1)
     loader = [(dalam.tensor(xs[i:i + 32]), dalam.tensor(ys[i:i + 32])) for i in range(0, 256, 32)]
     before = soft_target_loss(student(dalam.tensor(xs)), teacher(dalam.tensor(xs)), 2.0).item()
     losses = distill(student, teacher, loader, dalam.optim.Adam(student.parameters(), lr=0.05),

@@ -132,7 +132,7 @@ def test_float64_matches_torch_tightly():
 def test_conv2d_module_padding_modes_and_state_dict(mode):
     m = nn.Conv2d(3, 4, 3, stride=1, padding=(1, 2), padding_mode=mode)
     tm = torch.nn.Conv2d(3, 4, 3, stride=1, padding=(1, 2), padding_mode=mode)
-    tm.load_state_dict({k: torch.tensor(v.data) for k, v in m.state_dict().items()})
+    tm.load_state_dict({k: torch.tensor(v._data) for k, v in m.state_dict().items()})
     x, xt = _pair((2, 3, 6, 5))
     y, yt = m(x), tm(xt)
     _check_fb(y, yt, [(x, xt), (m.weight, tm.weight), (m.bias, tm.bias)])
@@ -148,15 +148,15 @@ def test_module_layouts_and_init_match_torch():
             assert tuple(sd[k].shape) == tuple(tsd[k].shape)
         # PyTorch's bound for kaiming_uniform(a=sqrt(5)) is 1/sqrt(fan_in)
         fan_in = m.weight.shape[1] * int(np.prod(m.weight.shape[2:]))
-        assert np.abs(m.weight.data).max() <= 1 / np.sqrt(fan_in) + 1e-7
-        assert m.weight.data.std() > 0.3 / np.sqrt(fan_in)
+        assert np.abs(m.weight._data).max() <= 1 / np.sqrt(fan_in) + 1e-7
+        assert m.weight._data.std() > 0.3 / np.sqrt(fan_in)
         assert repr(m) == repr(tm)
 
 
 def test_conv_transpose_output_size():
     m = nn.ConvTranspose2d(3, 2, 3, stride=2, padding=1)
     tm = torch.nn.ConvTranspose2d(3, 2, 3, stride=2, padding=1)
-    tm.load_state_dict({k: torch.tensor(v.data) for k, v in m.state_dict().items()})
+    tm.load_state_dict({k: torch.tensor(v._data) for k, v in m.state_dict().items()})
     x, xt = _pair((1, 3, 4, 4))
     y, yt = m(x, output_size=(8, 8)), tm(xt, output_size=(8, 8))
     assert y.shape == (1, 2, 8, 8)

@@ -125,8 +125,8 @@ def test_loader_sequential_batches_drop_last_and_len():
     # the generic path (per-item + collate) gives the same batches as the fast path
     slow = DataLoader(TensorDataset(x, y), batch_size=4, collate_fn=default_collate)
     for (a, b), (c, d) in zip(dl, slow):
-        np.testing.assert_array_equal(a.data, c.data)
-        np.testing.assert_array_equal(b.data, d.data)
+        np.testing.assert_array_equal(a._data, c._data)
+        np.testing.assert_array_equal(b._data, d._data)
     # no automatic batching
     assert [int(s[1]) for s in DataLoader(Squares(3), batch_size=None)] == [0, 1, 4]
 
@@ -136,7 +136,7 @@ def test_shuffle_seeded_generator_and_global_seed():
     ds = TensorDataset(x, y)
 
     def epoch(dl):
-        return np.concatenate([b[1].data for b in dl])
+        return np.concatenate([b[1]._data for b in dl])
 
     g = dalam.Generator().manual_seed(42)
     dl = DataLoader(ds, batch_size=8, shuffle=True, generator=g)
@@ -166,7 +166,7 @@ def test_loader_generic_dataset_and_errors():
     dl = DataLoader(Squares(5), batch_size=2, shuffle=True, generator=dalam.Generator().manual_seed(0))
     out = list(dl)
     assert len(out) == 3 and out[0][0].shape == (2, 2)
-    assert sorted(np.concatenate([b[1].data for b in out]).tolist()) == [0, 1, 4, 9, 16]
+    assert sorted(np.concatenate([b[1]._data for b in out]).tolist()) == [0, 1, 4, 9, 16]
     with pytest.raises(ValueError, match="mutually exclusive with shuffle"):
         DataLoader(Squares(5), sampler=SequentialSampler(range(5)), shuffle=True)
     with pytest.raises(ValueError, match="batch_sampler option is mutually exclusive"):
@@ -220,7 +220,7 @@ def test_prefetch_same_batches_with_random_transforms():
         for xb, yb in dl:
             dalam.randn(5)  # the model's own random draws (dropout) happen meanwhile
             time.sleep(0.001)
-            out.append((xb.data.copy(), yb.data.copy()))
+            out.append((xb._data.copy(), yb._data.copy()))
         return out
 
     a, b = run(False), run(True)
@@ -228,7 +228,7 @@ def test_prefetch_same_batches_with_random_transforms():
     for (xa, ya), (xb, yb) in zip(a, b):
         np.testing.assert_array_equal(ya, yb)
         np.testing.assert_array_equal(xa, xb)
-    assert not np.array_equal(a[0][0][0], T.ToTensor()(imgs[a[0][1][0]]).data)  # really augmented
+    assert not np.array_equal(a[0][0][0], T.ToTensor()(imgs[a[0][1][0]])._data)  # really augmented
 
 
 def test_prefetch_propagates_errors_and_stops_early():
@@ -270,7 +270,7 @@ def test_fast_path_overhead_is_small():
     best = min(_timed(lambda: [None for _ in dl]) for _ in range(3)) / len(dl)
     w1 = np.random.default_rng(2).standard_normal((784, 512), dtype=np.float32)
     w2 = np.random.default_rng(3).standard_normal((512, 512), dtype=np.float32)
-    xb = x.data[:128]
+    xb = x._data[:128]
 
     def step():  # a lower bound of one training step: forward and backward GEMMs only
         h = xb @ w1
@@ -293,18 +293,18 @@ def test_to_tensor_and_normalize():
     hwc = np.random.default_rng(0).integers(0, 256, (5, 6, 3), dtype=np.uint8)
     t = T.ToTensor()(hwc)
     assert isinstance(t, dalam.Tensor) and t.shape == (3, 5, 6) and t.dtype == np.float32
-    np.testing.assert_allclose(t.data, hwc.transpose(2, 0, 1) / np.float32(255), rtol=0, atol=0)
+    np.testing.assert_allclose(t._data, hwc.transpose(2, 0, 1) / np.float32(255), rtol=0, atol=0)
     assert T.ToTensor()(hwc[..., 0]).shape == (1, 5, 6)
     batch = np.stack([hwc, hwc[::-1]])
     tb = T.ToTensor().batch(batch)
     assert tb.shape == (2, 3, 5, 6)
-    np.testing.assert_array_equal(tb.data[1], T.ToTensor()(hwc[::-1]).data)
+    np.testing.assert_array_equal(tb._data[1], T.ToTensor()(hwc[::-1])._data)
     n = T.Normalize((0.5, 0.4, 0.3), (0.2, 0.25, 0.5))(t)
-    ref = (torch.from_numpy(t.data) - torch.tensor([0.5, 0.4, 0.3]).view(3, 1, 1)) / torch.tensor(
+    ref = (torch.from_numpy(t._data) - torch.tensor([0.5, 0.4, 0.3]).view(3, 1, 1)) / torch.tensor(
         [0.2, 0.25, 0.5]).view(3, 1, 1)
-    np.testing.assert_allclose(n.data, ref.numpy(), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(n._data, ref.numpy(), rtol=1e-6, atol=1e-6)
     assert n.dtype == np.float32
-    np.testing.assert_allclose(T.Normalize((0.5, 0.4, 0.3), (0.2, 0.25, 0.5)).batch(tb).data[0], n.data,
+    np.testing.assert_allclose(T.Normalize((0.5, 0.4, 0.3), (0.2, 0.25, 0.5)).batch(tb)._data[0], n._data,
                                rtol=1e-6, atol=1e-7)
     with pytest.raises(TypeError, match="apply ToTensor first"):
         T.Normalize(0.5, 0.5)(hwc.transpose(2, 0, 1))

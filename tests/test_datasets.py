@@ -46,9 +46,9 @@ def test_mnist_real_files(data_dir):
     assert img.shape == (28, 28) and isinstance(label, int) and label == 7  # the famous first test digit
     x, y = tr.as_tensors()
     assert x.shape == (60000, 1, 28, 28) and x.dtype == np.float32 and y.dtype == np.int64
-    assert abs(float(x.data.mean())) < 1e-3 and abs(float(x.data.std()) - 1) < 1e-3
+    assert abs(float(x._data.mean())) < 1e-3 and abs(float(x._data.std()) - 1) < 1e-3
     xf, _ = te.as_tensors(normalize=False, flatten=True)
-    assert xf.shape == (10000, 784) and float(xf.data.max()) == 1.0 and float(xf.data.min()) == 0.0
+    assert xf.shape == (10000, 784) and float(xf._data.max()) == 1.0 and float(xf._data.min()) == 0.0
 
 
 def test_fashion_mnist_real_files(data_dir):
@@ -65,10 +65,10 @@ def test_loader_fast_path_with_batched_transforms(data_dir):
     slow = DataLoader(te, batch_size=256, collate_fn=default_collate)  # per-item path
     (xf, yf), (xs, ys) = next(iter(fast)), next(iter(slow))
     assert xf.shape == (256, 1, 28, 28) and xf.dtype == np.float32 and yf.dtype == np.int64
-    np.testing.assert_allclose(xf.data, xs.data, rtol=1e-6, atol=1e-6)
-    np.testing.assert_array_equal(yf.data, ys.data)
+    np.testing.assert_allclose(xf._data, xs._data, rtol=1e-6, atol=1e-6)
+    np.testing.assert_array_equal(yf._data, ys._data)
     x_all, _ = te.as_tensors()
-    np.testing.assert_allclose(xf.data, x_all.data[:256], rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(xf._data, x_all._data[:256], rtol=1e-6, atol=1e-6)
     # target_transform (not batchable) falls back to the per-item path
     te2 = MNIST(root=data_dir, train=False, target_transform=lambda t: t + 1)
     _, y2 = next(iter(DataLoader(te2, batch_size=4)))
@@ -204,5 +204,5 @@ def test_embedded_subset_trains_with_loader():
     tf = T.Compose([T.ToTensor(), T.RandomCrop(28, padding=2), T.Normalize((0.1307,), (0.3081,))])
     dl = DataLoader(mnist_subset(transform=tf), batch_size=500, shuffle=True,
                     generator=dalam.Generator().manual_seed(0), prefetch=True)
-    seen = np.concatenate([yb.data for _, yb in dl])
+    seen = np.concatenate([yb._data for _, yb in dl])
     assert len(seen) == 5000 and np.bincount(seen).tolist() == [500] * 10

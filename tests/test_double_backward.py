@@ -133,7 +133,7 @@ def test_double_backward_matches_torch(name):
     want = torch.autograd.grad(ts, tins, allow_unused=True)
     for i, (a, b) in enumerate(zip(got, want)):
         if b is None:
-            assert a is None or np.allclose(a.data, 0), f"input {i}"
+            assert a is None or np.allclose(a._data, 0), f"input {i}"
         else:
             assert_close(a, b, rtol=1e-9, atol=1e-10, msg=f"input {i}")
 
@@ -159,7 +159,7 @@ def test_double_backward_float32_stays_float32():
                 create_graph=True)
     assert g.dtype == np.float32
     (gw,) = grad((g * g).sum(), w)
-    assert gw.dtype == np.float32 and np.isfinite(gw.data).all()
+    assert gw.dtype == np.float32 and np.isfinite(gw._data).all()
 
 
 # ----------------------------------------------------------------- gradient penalty parity
@@ -176,7 +176,7 @@ def _copy_weights(model, tmodel):
     sd = model.state_dict()
     tsd = tmodel.state_dict()
     assert len(sd) == len(tsd)
-    tmodel.load_state_dict({tk: torch.tensor(np.array(v.data)) for tk, v in zip(tsd, sd.values())})
+    tmodel.load_state_dict({tk: torch.tensor(np.array(v._data)) for tk, v in zip(tsd, sd.values())})
 
 
 def _gp_pair(model, tmodel, x_real, x_fake, eps):
@@ -190,7 +190,7 @@ def _gp_pair(model, tmodel, x_real, x_fake, eps):
     params = list(model.parameters())
     got = grad(gp, params, allow_unused=True)
     want = torch.autograd.grad(tgp, list(tmodel.parameters()), allow_unused=True)
-    got = [np.zeros(p.shape, p.dtype) if g is None else g.data for p, g in zip(params, got)]
+    got = [np.zeros(p.shape, p.dtype) if g is None else g._data for p, g in zip(params, got)]
     want = [torch.zeros(p.shape, dtype=p.dtype) if g is None else g
             for p, g in zip(tmodel.parameters(), want)]
     assert sum(np.abs(g).sum() > 0 for g in got) >= len(params) // 2  # weights at least

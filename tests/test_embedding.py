@@ -14,7 +14,7 @@ def _pair(*args, **kw):
     e = dalam.nn.Embedding(*args, **kw)
     te = torch.nn.Embedding(*args, **kw)
     with torch.no_grad():
-        te.weight.copy_(torch.tensor(e.weight.data))
+        te.weight.copy_(torch.tensor(e.weight._data))
     return e, te
 
 
@@ -35,14 +35,14 @@ def test_embedding_matches_torch(kw):
     (tout * torch.tensor(cot)).sum().backward()
     assert_close(e.weight.grad, te.weight.grad)
     if "padding_idx" in kw:
-        assert np.all(e.weight.grad.data[kw["padding_idx"]] == 0)
+        assert np.all(e.weight.grad._data[kw["padding_idx"]] == 0)
 
 
 def test_padding_row_initialised_to_zero_and_init_stats():
     dalam.manual_seed(0)
     e = dalam.nn.Embedding(1000, 32, padding_idx=2)
-    assert np.all(e.weight.data[2] == 0)
-    w = np.delete(e.weight.data, 2, axis=0)
+    assert np.all(e.weight._data[2] == 0)
+    w = np.delete(e.weight._data, 2, axis=0)
     assert abs(w.mean()) < 0.02 and abs(w.std() - 1) < 0.02 and e.weight.dtype == np.float32
 
 
@@ -59,7 +59,7 @@ def test_from_pretrained_freeze():
     t = dalam.tensor(np.arange(12, dtype=np.float32).reshape(4, 3))
     e = dalam.nn.Embedding.from_pretrained(t)
     assert not e.weight.requires_grad
-    np.testing.assert_array_equal(e(dalam.tensor([3, 0])).data, t.data[[3, 0]])
+    np.testing.assert_array_equal(e(dalam.tensor([3, 0]))._data, t._data[[3, 0]])
     e2 = dalam.nn.Embedding.from_pretrained(t, freeze=False)
     assert e2.weight.requires_grad
     assert list(e2.state_dict()) == ["weight"]

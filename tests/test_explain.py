@@ -44,7 +44,7 @@ def torch_class_grad(tm, x, target):
 def test_saliency_matches_torch():
     model = tiny_cnn()
     x = images()
-    pred = model(dalam.tensor(x)).data.argmax(1)
+    pred = model(dalam.tensor(x))._data.argmax(1)
     expect = torch_class_grad(torch_twin(model), x, pred)
     got = saliency(model, dalam.tensor(x), abs=False)
     assert isinstance(got, dalam.Tensor) and got.dtype == np.float32
@@ -61,13 +61,13 @@ def check_untouched(fn):
     model[1].eval()
     model[0].bias.requires_grad_(False)
     model[4].weight.grad = dalam.full(tuple(model[4].weight.shape), 0.5)
-    sd = {k: v.data.copy() for k, v in model.state_dict().items()}
+    sd = {k: v._data.copy() for k, v in model.state_dict().items()}
     fn(model)
     assert model.training and not model[1].training and model[0].training and model[4].training
     assert not model[0].bias.requires_grad and model[0].weight.requires_grad and model[4].bias.requires_grad
-    np.testing.assert_array_equal(model[4].weight.grad.data, 0.5)
+    np.testing.assert_array_equal(model[4].weight.grad._data, 0.5)
     assert model[0].weight.grad is None and model[4].bias.grad is None
-    assert all(np.array_equal(v.data, sd[k]) for k, v in model.state_dict().items())
+    assert all(np.array_equal(v._data, sd[k]) for k, v in model.state_dict().items())
     assert not model[1]._forward_hooks and not model[1]._any_hooks  # hooks removed
 
 
@@ -99,7 +99,7 @@ def test_smoothgrad():
     assert not np.allclose(a, saliency(model, x))
     # the mean over noisy copies, computed by hand with the same noise
     rng = np.random.default_rng(5)
-    t = model(dalam.tensor(x)).data.argmax(1)
+    t = model(dalam.tensor(x))._data.argmax(1)
     sig = 0.15 * (x.reshape(3, -1).max(1) - x.reshape(3, -1).min(1)).reshape(3, 1, 1, 1)
     noise = rng.standard_normal((6,) + x.shape) * sig
     tm = torch_twin(model)
@@ -114,7 +114,7 @@ def test_integrated_gradients_exact_for_linear():
     x = np.random.default_rng(0).random((5, 12), dtype=np.float32)
     base = np.full(12, 0.5, np.float32)
     attr, info = integrated_gradients(lin, x, target=1, baseline=base, steps=8, return_error=True)
-    np.testing.assert_allclose(attr, (x - base) * lin.weight.data[1], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(attr, (x - base) * lin.weight._data[1], rtol=1e-5, atol=1e-6)
     assert np.abs(info["relative_error"]).max() < 1e-5
 
 
@@ -129,7 +129,7 @@ def test_integrated_gradients_completeness(method, tol):
     attr, info = integrated_gradients(model, dalam.tensor(x), steps=64, method=method, return_error=True)
     assert isinstance(attr, dalam.Tensor) and attr.shape == x.shape and attr.dtype == np.float32
     with dalam.no_grad():
-        out = model(dalam.tensor(np.concatenate([x, np.zeros_like(x)]))).data
+        out = model(dalam.tensor(np.concatenate([x, np.zeros_like(x)])))._data
     t = out[:4].argmax(1)
     fx, fb = out[np.arange(4), t], out[4 + np.arange(4), t]
     np.testing.assert_allclose(info["f_x"], fx, rtol=1e-6)
@@ -177,7 +177,7 @@ def test_occlusion_exact_for_linear_model():
     dalam.manual_seed(0)
     model = nn.Sequential(nn.Flatten(), nn.Linear(64, 3))
     x = images(2)
-    w = model[1].weight.data[2].reshape(1, 8, 8)
+    w = model[1].weight._data[2].reshape(1, 8, 8)
     got = occlusion(model, x, target=2, window=1)  # drop of one pixel = w * (x - 0)
     np.testing.assert_allclose(got, w * x, rtol=1e-4, atol=1e-5)
     got = occlusion(model, dalam.tensor(x), target=2, window=4, baseline=0.25, batch_size=3)
@@ -213,9 +213,9 @@ def test_attention_maps_transformer_encoder(batch_first):
         h = xin
         for layer, m in zip(enc.layers, maps):
             _, w = layer.self_attn(h, h, h, need_weights=True, average_attn_weights=False)
-            np.testing.assert_allclose(m, w.data, rtol=1e-5, atol=1e-6)
+            np.testing.assert_allclose(m, w._data, rtol=1e-5, atol=1e-6)
             h = layer(h)
-        np.testing.assert_allclose(enc(xin).data, h.data)  # hooks were removed
+        np.testing.assert_allclose(enc(xin)._data, h._data)  # hooks were removed
     assert not enc.layers[0].self_attn._forward_hooks and not enc.layers[0].self_attn._forward_pre_hooks
 
 
@@ -250,8 +250,8 @@ def test_attention_rollout_bert():
     h.remove()
     assert len(maps) == 2 and maps[0].shape == (2, 2, 5, 5)
     xin, y = outs[0]
-    v = bert.encoder.layer[0].attention.self.value(xin).data.reshape(2, 5, 2, 8).transpose(0, 2, 1, 3)
-    np.testing.assert_allclose((maps[0] @ v).transpose(0, 2, 1, 3).reshape(2, 5, 16), y.data,
+    v = bert.encoder.layer[0].attention.self.value(xin)._data.reshape(2, 5, 2, 8).transpose(0, 2, 1, 3)
+    np.testing.assert_allclose((maps[0] @ v).transpose(0, 2, 1, 3).reshape(2, 5, 16), y._data,
                                rtol=1e-4, atol=1e-6)
     assert maps[1][1, :, :, 3:].max() < 1e-6  # padded keys get no attention
     r = attention_rollout(bert, ids, attention_mask=mask)
@@ -302,7 +302,7 @@ def test_cascading_randomization():
     from dalam.explain.sanity import _randomise
     _randomise(work[4], 0)
     expect = np.mean([spearman(base[k][keep[k]], saliency(work, x, res_t)[k][keep[k]])
-                      for k, res_t in enumerate([model(dalam.tensor(x)).data.argmax(1)] * 4)])
+                      for k, res_t in enumerate([model(dalam.tensor(x))._data.argmax(1)] * 4)])
     assert masked[1]["spearman"] == pytest.approx(expect)
 
 
@@ -321,7 +321,7 @@ def test_deepcopy_in_sanity_check_keeps_model():
     before = copy.deepcopy(model.state_dict())
     cascading_randomization(model, images(2), saliency)
     for k, v in model.state_dict().items():
-        np.testing.assert_array_equal(v.data, before[k].data)
+        np.testing.assert_array_equal(v._data, before[k]._data)
 
 
 def test_attention_maps_keep_callers_need_weights():

@@ -21,7 +21,7 @@ def _torch_dcgan_generator(nz, ngf):
 
 
 def _load_into(tmodel, sd, prefix_map=lambda k: k):
-    tmodel.load_state_dict({prefix_map(k): torch.tensor(np.array(v.data)) for k, v in sd.items()})
+    tmodel.load_state_dict({prefix_map(k): torch.tensor(np.array(v._data)) for k, v in sd.items()})
 
 
 # ----------------------------------------------------------------- models
@@ -135,15 +135,15 @@ def test_generator_step_freezes_discriminator():
     dalam.manual_seed(0)
     G, D = gan.MLPGenerator(8, 16), gan.MLPDiscriminator(hidden=16)
     tr = gan.GANTrainer(G, D, 8)
-    before = [p.data.copy() for p in D.parameters()]
+    before = [p._data.copy() for p in D.parameters()]
     for p in D.parameters():
         p.grad = None
-    g_before = [p.data.copy() for p in G.parameters()]
+    g_before = [p._data.copy() for p in G.parameters()]
     tr.g_step(4)
     assert all(p.grad is None for p in D.parameters())  # frozen: no gradient reached D
-    assert all(np.array_equal(a, p.data) for a, p in zip(before, D.parameters()))
+    assert all(np.array_equal(a, p._data) for a, p in zip(before, D.parameters()))
     assert all(p.requires_grad for p in D.parameters())  # unfrozen afterwards
-    assert any(not np.array_equal(a, p.data) for a, p in zip(g_before, G.parameters()))
+    assert any(not np.array_equal(a, p._data) for a, p in zip(g_before, G.parameters()))
 
 
 def test_fixed_noise_gives_same_samples_and_interpolation_endpoints():

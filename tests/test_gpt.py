@@ -72,7 +72,7 @@ def test_gpt_matches_torch_nanogpt(tying, bias):
     m = GPT(cfg)
     tm = _TGPT(cfg)
     sd = m.state_dict()
-    tm.load_state_dict({k: torch.from_numpy(np.array(v.data, copy=True)) for k, v in sd.items()})
+    tm.load_state_dict({k: torch.from_numpy(np.array(v._data, copy=True)) for k, v in sd.items()})
     idx, tgt = _tokens(3, 12), _tokens(3, 12, seed=1)
     logits, loss = m(dalam.tensor(idx), dalam.tensor(tgt))
     tlogits, tloss = tm(torch.from_numpy(idx), torch.from_numpy(tgt))
@@ -108,7 +108,7 @@ def test_weight_tying_shares_one_parameter():
     idx = dalam.tensor(_tokens(2, 8))
     _, loss = m(idx, dalam.tensor(_tokens(2, 8, seed=1)))
     loss.backward()
-    g = m.transformer.wte.weight.grad.data
+    g = m.transformer.wte.weight.grad._data
     # both uses (embedding rows and output layer) contribute: every row gets gradient from lm_head
     assert np.abs(g).min(axis=1).max() > 0 and (np.abs(g).sum(1) > 0).all()
     untied = GPT(**CFG, weight_tying=False)
@@ -126,12 +126,12 @@ def test_causality_later_tokens_do_not_change_earlier_outputs():
     with dalam.no_grad():
         la, _ = m(dalam.tensor(a))
         lb, _ = m(dalam.tensor(b))
-    np.testing.assert_array_equal(la.data[:, :t + 1], lb.data[:, :t + 1])
-    assert not np.allclose(la.data[:, t + 1:], lb.data[:, t + 1:])
+    np.testing.assert_array_equal(la._data[:, :t + 1], lb._data[:, :t + 1])
+    assert not np.allclose(la._data[:, t + 1:], lb._data[:, t + 1:])
     # and gradients: the logits at position t do not depend on the later positions' inputs
     logits, _ = m(dalam.tensor(a))
     logits[:, t].sum().backward()
-    gpos = m.transformer.wpe.weight.grad.data
+    gpos = m.transformer.wpe.weight.grad._data
     assert not gpos[t + 1:].any()
     assert np.abs(gpos[:t + 1]).sum(1).min() > 0
 
@@ -144,7 +144,7 @@ def test_causal_block_output_unchanged_by_later_positions():
     y = x.copy()
     y[:, 5:] += 1.0
     with dalam.no_grad():
-        ox, oy = blk(dalam.tensor(x)).data, blk(dalam.tensor(y)).data
+        ox, oy = blk(dalam.tensor(x))._data, blk(dalam.tensor(y))._data
     np.testing.assert_array_equal(ox[:, :5], oy[:, :5])
     assert not np.allclose(ox[:, 5:], oy[:, 5:])
 
@@ -158,8 +158,8 @@ def test_kv_cache_generation_equals_uncached(prompt_len, new):
     a = m.generate(prompt, new, greedy=True, use_cache=True)
     b = m.generate(prompt, new, greedy=True, use_cache=False)
     assert a.shape == (3, prompt_len + new)
-    np.testing.assert_array_equal(a.data, b.data)
-    np.testing.assert_array_equal(a.data[:, :prompt_len], prompt.data)
+    np.testing.assert_array_equal(a._data, b._data)
+    np.testing.assert_array_equal(a._data[:, :prompt_len], prompt._data)
 
 
 def test_kv_cache_logits_match_full_forward():
@@ -170,10 +170,10 @@ def test_kv_cache_logits_match_full_forward():
     with dalam.no_grad():
         full, _ = m(dalam.tensor(idx))
         first, _ = m(dalam.tensor(idx[:, :4]), caches=caches)
-        steps = [first.data]
+        steps = [first._data]
         for t in range(4, 9):
             lg, _ = m(dalam.tensor(idx[:, t:t + 1]), caches=caches, pos_offset=t)
-            steps.append(lg.data)
+            steps.append(lg._data)
     np.testing.assert_allclose(np.concatenate(steps, 1), full.data, rtol=1e-5, atol=1e-5)
 
 
@@ -204,9 +204,9 @@ def test_generate_is_reproducible_with_seed():
     m = GPT(**CFG)
     p = dalam.tensor(_tokens(2, 3))
     dalam.manual_seed(5)
-    a = m.generate(p, 10, temperature=0.8, top_k=5).data
+    a = m.generate(p, 10, temperature=0.8, top_k=5)._data
     dalam.manual_seed(5)
-    b = m.generate(p, 10, temperature=0.8, top_k=5).data
+    b = m.generate(p, 10, temperature=0.8, top_k=5)._data
     np.testing.assert_array_equal(a, b)
     assert a.max() < CFG["vocab_size"] and m.training  # mode restored
 

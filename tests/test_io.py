@@ -31,10 +31,10 @@ def test_state_dict_round_trip_keeps_dtypes_and_order(tmp_path):
     out = dalam.load(p)
     assert list(out) == list(sd)  # order kept although safetensors sorts keys
     for k, v in sd.items():
-        a = v.data if isinstance(v, dalam.Tensor) else v
+        a = v._data if isinstance(v, dalam.Tensor) else v
         assert isinstance(out[k], dalam.Tensor) and out[k].dtype == a.dtype and out[k].shape == a.shape
-        np.testing.assert_array_equal(out[k].data, a)
-    out[list(out)[0]].data += 1  # loaded arrays are ordinary writable arrays
+        np.testing.assert_array_equal(out[k]._data, a)
+    out[list(out)[0]]._data += 1  # loaded arrays are ordinary writable arrays
     assert _header(p)["__metadata__"]["format"] == "pt"
     assert isinstance(dalam.load(p, as_numpy=True)["ids"], np.ndarray)
 
@@ -77,7 +77,7 @@ def test_checkpoint_with_optimizer_and_progress(tmp_path):
         ((model2(x) - y) ** 2).mean().backward()
         opt2.step()
     for (k, a), (_, b) in zip(model.state_dict().items(), model2.state_dict().items()):
-        np.testing.assert_array_equal(a.data, b.data, err_msg=k)
+        np.testing.assert_array_equal(a._data, b._data, err_msg=k)
 
 
 def test_pytorch_state_dict_loads_into_dalam_and_back(tmp_path):
@@ -129,7 +129,7 @@ def test_save_survives_sigkill_mid_write(tmp_path):
     time.sleep(2.0)
     proc.kill()
     proc.wait()
-    w = dalam.load(p)["w"].data
+    w = dalam.load(p)["w"]._data
     assert w.shape == (1000,) and (w == w[0]).all()
 
 
@@ -167,7 +167,7 @@ def test_optimizer_state_dict_from_torch_format(tmp_path):
     assert isinstance(buf, dalam.Tensor) and buf.shape == (2, 3) and buf.dtype == np.float32
     opt2 = optim.SGD(nn.Linear(3, 2).parameters(), lr=0.1, momentum=0.9)
     opt2.load_state_dict(sd)
-    np.testing.assert_array_equal(opt2.state_dict()["state"][0]["momentum_buffer"].data, buf.data)
+    np.testing.assert_array_equal(opt2.state_dict()["state"][0]["momentum_buffer"]._data, buf._data)
 
 
 def test_saved_files_get_the_usual_permissions(tmp_path):

@@ -118,7 +118,7 @@ def test_cross_entropy_stable_for_huge_logits():
     t = np.array([1, 0])
     a, b = _pair(z)
     _compare(F.cross_entropy(a, dalam.tensor(t)), TF.cross_entropy(b, torch.tensor(t)), [(a, b)])
-    assert np.isfinite(a.grad.data).all()
+    assert np.isfinite(a.grad._data).all()
 
 
 CE_GC = list(itertools.product(RED, [None, "w"], [0.0, 0.3]))
@@ -269,7 +269,7 @@ def test_bce_with_logits_vs_torch(reduction, weight, pos):
     lb = TF.binary_cross_entropy_with_logits(b, yb, None if w is None else torch.tensor(w),
                                              reduction=reduction,
                                              pos_weight=None if pw is None else torch.tensor(pw))
-    assert np.isfinite(la.data).all()
+    assert np.isfinite(la._data).all()
     _compare(la, lb, [(a, b), (ya, yb)], rtol=1e-5, atol=1e-5)
 
 
@@ -300,7 +300,7 @@ def test_bce_with_logits_module_buffers():
     assert list(m.state_dict()) == list(torch.nn.BCEWithLogitsLoss(
         pos_weight=torch.tensor([2.0, 3.0])).state_dict())
     x, y = dalam.randn(4, 2), dalam.rand(4, 2)
-    ref = TF.binary_cross_entropy_with_logits(torch.tensor(x.data), torch.tensor(y.data),
+    ref = TF.binary_cross_entropy_with_logits(torch.tensor(x._data), torch.tensor(y._data),
                                               pos_weight=torch.tensor([2.0, 3.0]))
     assert_close(m(x, y), ref)
     assert list(nn.CrossEntropyLoss(weight=dalam.ones(3)).state_dict()) == ["weight"]
@@ -403,10 +403,10 @@ def test_extra_losses_vs_torch_and_gradcheck(name, arrays, kw, diff, reduction):
 def test_extra_loss_modules():
     rng = np.random.default_rng(15)
     a, p, n = (dalam.tensor(rng.standard_normal((4, 3)).astype(np.float32)) for _ in range(3))
-    ref = torch.nn.TripletMarginLoss(margin=0.4)(*(torch.tensor(t.data) for t in (a, p, n)))
+    ref = torch.nn.TripletMarginLoss(margin=0.4)(*(torch.tensor(t._data) for t in (a, p, n)))
     assert_close(nn.TripletMarginLoss(margin=0.4)(a, p, n), ref)
     var = dalam.rand(4, 3) + 0.1
-    ref = torch.nn.GaussianNLLLoss()(torch.tensor(a.data), torch.tensor(p.data), torch.tensor(var.data))
+    ref = torch.nn.GaussianNLLLoss()(torch.tensor(a._data), torch.tensor(p._data), torch.tensor(var._data))
     assert_close(nn.GaussianNLLLoss()(a, p, var), ref)
     with pytest.raises(ValueError, match="var"):
         F.gaussian_nll_loss(a, p, dalam.rand(2, 2))

@@ -156,10 +156,10 @@ def test_scheduler_drives_training_lr():
     opt = optim.SGD([w], lr=1.0)
     sched = dls.StepLR(opt, step_size=1, gamma=0.5)
     for expected in (1.0, 0.5, 0.25):
-        before = float(w.data[0])
+        before = float(w._data[0])
         w.grad = dalam.ones(1)
         opt.step()
-        assert before - float(w.data[0]) == pytest.approx(expected)
+        assert before - float(w._data[0]) == pytest.approx(expected)
         sched.step()
 
 

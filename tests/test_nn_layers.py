@@ -140,22 +140,22 @@ def test_inplace_activation_values(mod):
     x = dalam.randn(3, 4)
     ref = mod()(x)
     y = mod(inplace=True)(x)
-    assert y is x and np.array_equal(x.data, ref.data)
+    assert y is x and np.array_equal(x._data, ref._data)
 
 
 def test_dropout():
     d = nn.Dropout(0.3)
     x = dalam.ones(200, 100, requires_grad=True)
     y = d(x)
-    kept = y.data != 0
+    kept = y._data != 0
     assert abs(kept.mean() - 0.7) < 0.02
-    assert np.allclose(y.data[kept], 1 / 0.7) and y.dtype == np.float32
+    assert np.allclose(y._data[kept], 1 / 0.7) and y.dtype == np.float32
     y.sum().backward()
-    assert np.array_equal(x.grad.data != 0, kept)
-    assert np.allclose(x.grad.data[kept], 1 / 0.7)
+    assert np.array_equal(x.grad._data != 0, kept)
+    assert np.allclose(x.grad._data[kept], 1 / 0.7)
     d.eval()
     assert d(x) is x
-    assert (nn.Dropout(1.0)(x).data == 0).all()
+    assert (nn.Dropout(1.0)(x)._data == 0).all()
     assert F.dropout(x, 0.5, training=False) is x
     for p in (-0.1, 1.5):
         with pytest.raises(ValueError, match="between 0 and 1"):
@@ -166,9 +166,9 @@ def test_dropout():
 
 def test_dropout_reproducible_with_seed():
     dalam.manual_seed(3)
-    a = nn.Dropout(0.5)(dalam.ones(50)).data
+    a = nn.Dropout(0.5)(dalam.ones(50))._data
     dalam.manual_seed(3)
-    b = nn.Dropout(0.5)(dalam.ones(50)).data
+    b = nn.Dropout(0.5)(dalam.ones(50))._data
     assert np.array_equal(a, b)
 
 
@@ -182,7 +182,7 @@ def test_calculate_gain_matches_torch():
 
 
 def _bound_check(t, bound):
-    d = t.data
+    d = t._data
     assert np.abs(d).max() <= bound + 1e-7
     assert np.abs(d).max() > 0.9 * bound  # actually fills the range
 
@@ -191,7 +191,7 @@ def test_linear_and_bilinear_default_init_ranges():
     m = nn.Linear(400, 300)
     _bound_check(m.weight, 1 / math.sqrt(400))
     _bound_check(m.bias, 1 / math.sqrt(400))
-    assert abs(m.weight.data.std() - (1 / math.sqrt(400)) / math.sqrt(3)) < 1e-3
+    assert abs(m.weight._data.std() - (1 / math.sqrt(400)) / math.sqrt(3)) < 1e-3
     b = nn.Bilinear(50, 20, 40)
     _bound_check(b.weight, 1 / math.sqrt(50))
     _bound_check(b.bias, 1 / math.sqrt(50))
@@ -205,53 +205,53 @@ def test_init_functions_distributions():
     nn.init.kaiming_uniform_(w, mode="fan_out", nonlinearity="relu")
     _bound_check(w, math.sqrt(2) * math.sqrt(3 / 256))
     nn.init.kaiming_normal_(w, nonlinearity="relu")
-    assert abs(w.data.std() - math.sqrt(2 / 512)) < 0.003
+    assert abs(w._data.std() - math.sqrt(2 / 512)) < 0.003
     nn.init.xavier_uniform_(w, gain=2.0)
     _bound_check(w, 2.0 * math.sqrt(6 / (256 + 512)))
     nn.init.xavier_normal_(w)
-    assert abs(w.data.std() - math.sqrt(2 / (256 + 512))) < 0.002
+    assert abs(w._data.std() - math.sqrt(2 / (256 + 512))) < 0.002
     nn.init.normal_(w, 1.0, 0.5)
-    assert abs(w.data.mean() - 1.0) < 0.01 and abs(w.data.std() - 0.5) < 0.01
+    assert abs(w._data.mean() - 1.0) < 0.01 and abs(w._data.std() - 0.5) < 0.01
     nn.init.uniform_(w, -2, 3)
-    assert w.data.min() >= -2 and w.data.max() <= 3
+    assert w._data.min() >= -2 and w._data.max() <= 3
     nn.init.trunc_normal_(w, std=1.0, a=-0.5, b=0.5)
-    assert w.data.min() >= -0.5 and w.data.max() <= 0.5
+    assert w._data.min() >= -0.5 and w._data.max() <= 0.5
     nn.init.constant_(w, 0.25)
-    assert (w.data == 0.25).all()
+    assert (w._data == 0.25).all()
     nn.init.ones_(w)
-    assert (w.data == 1).all()
+    assert (w._data == 1).all()
     nn.init.zeros_(w)
-    assert (w.data == 0).all()
+    assert (w._data == 0).all()
     e = dalam.empty(3, 5)
     nn.init.eye_(e)
-    assert np.array_equal(e.data, np.eye(3, 5))
+    assert np.array_equal(e._data, np.eye(3, 5))
     assert w.dtype == np.float32
     conv = dalam.empty(16, 8, 3, 3)
     nn.init.kaiming_uniform_(conv, a=math.sqrt(5))
     _bound_check(conv, 1 / math.sqrt(8 * 9))
     nn.init.dirac_(conv)
-    assert conv.data[2, 2, 1, 1] == 1 and conv.data.sum() == 8
+    assert conv._data[2, 2, 1, 1] == 1 and conv._data.sum() == 8
 
 
 @pytest.mark.parametrize("shape", [(6, 4), (4, 6), (8, 2, 3)])
 def test_orthogonal(shape):
     w = dalam.empty(*shape)
     nn.init.orthogonal_(w, gain=1.5)
-    m = w.data.reshape(shape[0], -1)
+    m = w._data.reshape(shape[0], -1)
     gram = m @ m.T if m.shape[0] <= m.shape[1] else m.T @ m
     assert np.allclose(gram, 1.5 ** 2 * np.eye(gram.shape[0]), atol=1e-5)
 
 
 def test_init_on_parameter_records_no_graph_and_is_seeded():
     dalam.manual_seed(7)
-    a = nn.Linear(5, 5).weight.data.copy()
+    a = nn.Linear(5, 5).weight._data.copy()
     dalam.manual_seed(7)
     p = nn.Linear(5, 5).weight
-    assert np.array_equal(a, p.data) and p.grad_fn is None and p.requires_grad
+    assert np.array_equal(a, p._data) and p.grad_fn is None and p.requires_grad
     g = dalam.Generator().manual_seed(1)
-    w1 = nn.init.normal_(dalam.empty(4), generator=g).data.copy()
+    w1 = nn.init.normal_(dalam.empty(4), generator=g)._data.copy()
     g.manual_seed(1)
-    assert np.array_equal(w1, nn.init.normal_(dalam.empty(4), generator=g).data)
+    assert np.array_equal(w1, nn.init.normal_(dalam.empty(4), generator=g)._data)
     with pytest.raises(ValueError, match="fewer than 2 dimensions"):
         nn.init.xavier_uniform_(dalam.empty(3))
 
@@ -275,7 +275,7 @@ def test_mlp_trains_like_torch_for_a_few_sgd_steps():
         lb.backward()
         with dalam.no_grad():
             for p in ours.parameters():
-                p.data -= 0.1 * p.grad.data
+                p._data -= 0.1 * p.grad._data
         with torch.no_grad():
             for q in theirs.parameters():
                 q -= 0.1 * q.grad
@@ -301,7 +301,7 @@ def test_normalize_zero_vector_is_finite():
     z = dalam.zeros(2, 3, requires_grad=True)
     y = F.normalize(z)
     y.sum().backward()
-    assert (y.data == 0).all() and np.isfinite(z.grad.data).all()
+    assert (y._data == 0).all() and np.isfinite(z.grad._data).all()
 
 
 @pytest.mark.parametrize("ours,theirs,kw", ACTS, ids=[f"{a[0].__name__}-{i}" for i, a in enumerate(ACTS)])

@@ -77,7 +77,7 @@ def test_state_dict_shares_memory_and_detaches():
     m = nn.Linear(3, 2)
     sd = m.state_dict()
     assert not sd["weight"].requires_grad and sd["weight"].grad_fn is None
-    assert np.shares_memory(sd["weight"].data, m.weight.data)
+    assert np.shares_memory(sd["weight"]._data, m.weight._data)
     assert m.state_dict(keep_vars=True)["weight"] is m.weight
 
 
@@ -87,7 +87,7 @@ def test_load_state_dict_converts_dtype_in_place_and_keeps_identity():
     sd = {"weight": np.ones((2, 3), np.float64), "bias": np.zeros(2, np.float64)}
     m.load_state_dict(sd)
     assert m.weight is w_obj and m.weight.dtype == np.float32
-    assert (m.weight.data == 1).all()
+    assert (m.weight._data == 1).all()
 
 
 def test_load_state_dict_errors_list_everything():
@@ -121,7 +121,7 @@ def test_buffers_persistent_and_assignment():
     assert "tmp" not in m.state_dict() and "scale" in m.state_dict()
     assert [n for n, _ in m.named_buffers()] == ["scale", "tmp"]
     m.scale = dalam.full((3,), 2.0)  # re-assigning a buffer keeps it a buffer
-    assert "scale" in dict(m.named_buffers()) and m.state_dict()["scale"].data[0] == 2
+    assert "scale" in dict(m.named_buffers()) and m.state_dict()["scale"]._data[0] == 2
     m.newbuf = nn.Buffer(dalam.zeros(2), persistent=False)
     assert "newbuf" in dict(m.named_buffers()) and "newbuf" not in m.state_dict()
     with pytest.raises(TypeError, match="buffer"):
@@ -171,7 +171,7 @@ def test_zero_grad_and_requires_grad():
     m(dalam.randn(2, 4)).sum().backward()
     assert all(p.grad is not None for p in m.parameters())
     m.zero_grad(set_to_none=False)
-    assert all((p.grad.data == 0).all() for p in m.parameters())
+    assert all((p.grad._data == 0).all() for p in m.parameters())
     m.zero_grad()
     assert all(p.grad is None for p in m.parameters())
     m.requires_grad_(False)
@@ -188,7 +188,7 @@ def test_apply_visits_children_first():
         if isinstance(mod, nn.Linear):
             nn.init.zeros_(mod.bias)
     m.apply(init)
-    assert all((mm.bias.data == 0).all() for mm in m.modules() if isinstance(mm, nn.Linear))
+    assert all((mm.bias._data == 0).all() for mm in m.modules() if isinstance(mm, nn.Linear))
 
 
 def test_to_dtype_keeps_parameter_objects():
@@ -222,9 +222,9 @@ def test_forward_hooks():
     m.head.register_forward_pre_hook(lambda mod, args: (args[0] * 0,))
     y = m(x)
     expected = m.head[1](m.head[0].bias.detach().reshape(1, 3)) * m.scale
-    assert np.allclose(y.data, expected.data)
+    assert np.allclose(y._data, expected._data)
     m.register_forward_hook(lambda mod, args, out: out + 1)
-    assert np.allclose(m(x).data, expected.data + 1)
+    assert np.allclose(m(x)._data, expected._data + 1)
 
 
 def test_forward_hook_with_kwargs():
@@ -264,13 +264,13 @@ def test_parameter_semantics():
     a = dalam.zeros(3)
     p = nn.Parameter(a)
     assert p.requires_grad and isinstance(p, dalam.Tensor)
-    assert np.shares_memory(p.data, a.data)
+    assert np.shares_memory(p._data, a._data)
     assert type(p * 2) is dalam.Tensor
     assert not nn.Parameter(dalam.zeros(2), requires_grad=False).requires_grad
     with pytest.raises(RuntimeError, match="floating point"):
         nn.Parameter(dalam.tensor([1, 2]))
     q = copy.deepcopy(p)
-    assert isinstance(q, nn.Parameter) and q is not p and not np.shares_memory(q.data, p.data)
+    assert isinstance(q, nn.Parameter) and q is not p and not np.shares_memory(q._data, p._data)
 
 
 def test_deepcopy_module_is_independent():
@@ -278,8 +278,8 @@ def test_deepcopy_module_is_independent():
     c = copy.deepcopy(m)
     assert list(c.state_dict()) == list(m.state_dict())
     with dalam.no_grad():
-        c.fc1.weight.data[...] = 0
-    assert not (m.fc1.weight.data == 0).all()
+        c.fc1.weight._data[...] = 0
+    assert not (m.fc1.weight._data == 0).all()
     assert c.fc1._parameters["weight"] is c.fc1.weight
 
 

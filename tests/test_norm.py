@@ -20,7 +20,7 @@ def _pair(shape, dtype=np.float32, scale=1.0, shift=0.0):
 
 
 def _sync(m, tm):
-    tm.load_state_dict({k: torch.tensor(np.array(v.data)) for k, v in m.state_dict().items()})
+    tm.load_state_dict({k: torch.tensor(np.array(v._data)) for k, v in m.state_dict().items()})
 
 
 def _backward_both(y, yt):
@@ -35,8 +35,8 @@ def _backward_both(y, yt):
 def test_batchnorm_50_steps_train_then_eval(cls, shape, momentum):
     C = shape[1]
     m, tm = getattr(nn, cls)(C, momentum=momentum), getattr(torch.nn, cls)(C, momentum=momentum)
-    m.weight.data[...] = rng.standard_normal(C)
-    m.bias.data[...] = rng.standard_normal(C)
+    m.weight._data[...] = rng.standard_normal(C)
+    m.bias._data[...] = rng.standard_normal(C)
     _sync(m, tm)
     for step in range(50):
         x, xt = _pair(shape, scale=2.0, shift=1.5)
@@ -103,7 +103,7 @@ def test_layer_norm(shape, ns, affine, bias):
     m = nn.LayerNorm(ns, elementwise_affine=affine, bias=bias)
     tm = torch.nn.LayerNorm(ns, elementwise_affine=affine, bias=bias)
     if affine:
-        m.weight.data[...] = rng.standard_normal(m.weight.shape)
+        m.weight._data[...] = rng.standard_normal(m.weight.shape)
     _sync(m, tm)
     x, xt = _pair(shape, scale=3.0, shift=2.0)
     y, yt = m(x), tm(xt)
@@ -117,8 +117,8 @@ def test_layer_norm(shape, ns, affine, bias):
 @pytest.mark.parametrize("G,shape", [(3, (2, 6, 3, 4)), (1, (1, 4, 5)), (4, (3, 4, 2, 2)), (2, (2, 4))])
 def test_group_norm(G, shape):
     m, tm = nn.GroupNorm(G, shape[1]), torch.nn.GroupNorm(G, shape[1])
-    m.weight.data[...] = rng.standard_normal(shape[1])
-    m.bias.data[...] = rng.standard_normal(shape[1])
+    m.weight._data[...] = rng.standard_normal(shape[1])
+    m.bias._data[...] = rng.standard_normal(shape[1])
     _sync(m, tm)
     x, xt = _pair(shape, scale=2.0)
     y, yt = m(x), tm(xt)
@@ -180,14 +180,14 @@ def test_dropout2d_channelwise():
     m = nn.Dropout2d(0.5)
     x = dalam.ones(8, 16, 4, 4, requires_grad=True)
     y = m(x)
-    per_map = y.data.reshape(8, 16, -1)
+    per_map = y._data.reshape(8, 16, -1)
     assert np.all((per_map == 0).all(-1) | (per_map == 2).all(-1))  # whole maps kept or dropped
     assert 0.25 < (per_map[..., 0] == 0).mean() < 0.75
     y.sum().backward()
-    assert np.array_equal(x.grad.data, y.data)
+    assert np.array_equal(x.grad._data, y._data)
     m.eval()
     assert m(x) is x
-    z = nn.Dropout1d(0.3)(dalam.ones(4, 6, 10)).data
+    z = nn.Dropout1d(0.3)(dalam.ones(4, 6, 10))._data
     assert np.all((z == 0).all(-1) | np.isclose(z, 1 / 0.7).all(-1))
 
 

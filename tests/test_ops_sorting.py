@@ -81,31 +81,31 @@ def test_ties_stable_and_gradient_to_selected_index():
     for desc in (False, True):
         o = dalam.tensor(a).sort(descending=desc, stable=True)
         t = torch.tensor(a).sort(descending=desc, stable=True)
-        np.testing.assert_array_equal(o.indices.data, t.indices.numpy())
-    np.testing.assert_array_equal(dalam.tensor(a).argsort(stable=True).data,
+        np.testing.assert_array_equal(o.indices._data, t.indices.numpy())
+    np.testing.assert_array_equal(dalam.tensor(a).argsort(stable=True)._data,
                                   torch.tensor(a).argsort(stable=True).numpy())
     # median/kthvalue with ties: the gradient goes to the one selected index only
     x = dalam.tensor(a, requires_grad=True)
     m = x.median(1)
     m.values.sum().backward()
-    g = x.grad.data
+    g = x.grad._data
     assert g.sum() == 1.0 and g[0, m.indices.item()] == 1.0
     # cummax picks the last index among equal maxima, as PyTorch
     o, t = _both([1.0, 3.0, 3.0, 2.0, 3.0])
-    np.testing.assert_array_equal(o.cummax(0).indices.data, t.cummax(0).indices.numpy())
+    np.testing.assert_array_equal(o.cummax(0).indices._data, t.cummax(0).indices.numpy())
     o, t = _both([2.0, 1.0, 1.0, 3.0, 1.0])
-    np.testing.assert_array_equal(o.cummin(0).indices.data, t.cummin(0).indices.numpy())
+    np.testing.assert_array_equal(o.cummin(0).indices._data, t.cummin(0).indices.numpy())
 
 
 def test_integer_inputs():
     o, t = _both(np.array([[3, 1, 2], [0, 5, 5]], np.int64))
     assert o.sort(1).values.dtype == dalam.int64
-    np.testing.assert_array_equal(o.sort(1, descending=True).values.data,
+    np.testing.assert_array_equal(o.sort(1, descending=True).values._data,
                                   t.sort(1, descending=True).values.numpy())
-    np.testing.assert_array_equal(o.topk(2).values.data, t.topk(2).values.numpy())
-    np.testing.assert_array_equal(o.cumprod(1).data, t.cumprod(1).numpy())
+    np.testing.assert_array_equal(o.topk(2).values._data, t.topk(2).values.numpy())
+    np.testing.assert_array_equal(o.cumprod(1)._data, t.cumprod(1).numpy())
     assert o.cumprod(1).dtype == dalam.int64
-    np.testing.assert_array_equal(o.median().data, t.median().numpy())
+    np.testing.assert_array_equal(o.median()._data, t.median().numpy())
 
 
 @pytest.mark.parametrize("kw", [{}, {"return_inverse": True}, {"return_counts": True},
@@ -120,7 +120,7 @@ def test_unique(kw):
         assert len(ro) == len(rt)
         for u, v in zip(ro, rt):
             assert u.dtype == v.numpy().dtype and u.shape == tuple(v.shape)
-            np.testing.assert_array_equal(u.data, v.numpy())
+            np.testing.assert_array_equal(u._data, v.numpy())
     assert o.unique(sorted=True).shape == (0,)
 
 
@@ -130,18 +130,18 @@ def test_count_nonzero_bincount():
     for dim in (None, 0, -1, (0, 1)):
         r = dalam.count_nonzero(o, dim=dim)
         assert r.dtype == dalam.int64
-        np.testing.assert_array_equal(r.data, torch.count_nonzero(t, dim=dim).numpy())
+        np.testing.assert_array_equal(r._data, torch.count_nonzero(t, dim=dim).numpy())
     assert o.count_nonzero().item() == 3
     idx = np.array([0, 3, 3, 1, 0, 3], np.int64)
     w = np.linspace(0.5, 3, 6).astype(np.float32)
     io, it = _both(idx)
     for kw in ({}, {"minlength": 7}):
-        np.testing.assert_array_equal(dalam.bincount(io, **kw).data, torch.bincount(it, **kw).numpy())
+        np.testing.assert_array_equal(dalam.bincount(io, **kw)._data, torch.bincount(it, **kw).numpy())
     for dt in (np.float32, np.float64):
         r = io.bincount(dalam.tensor(w.astype(dt)))
         e = it.bincount(torch.tensor(w.astype(dt)))
         assert r.dtype == e.numpy().dtype
-        np.testing.assert_allclose(r.data, e.numpy(), rtol=1e-6)
+        np.testing.assert_allclose(r._data, e.numpy(), rtol=1e-6)
     e0 = dalam.bincount(dalam.tensor(np.zeros(0, np.int64)))
     assert e0.shape == (0,) and e0.dtype == dalam.int64
 
@@ -158,17 +158,17 @@ def test_searchsorted_bucketize(right):
                   torch.bucketize(vt, st, right=right, out_int32=True)),
                  (dalam.searchsorted(so, 2.0, right=right), torch.searchsorted(st, 2.0, right=right))):
         assert a.dtype == b.numpy().dtype and a.shape == tuple(b.shape)
-        np.testing.assert_array_equal(a.data, b.numpy())
+        np.testing.assert_array_equal(a._data, b.numpy())
     side = "right" if right else "left"
     seq2 = np.sort(np.random.default_rng(0).standard_normal((2, 3, 6)), -1)
     v2 = np.random.default_rng(1).standard_normal((2, 3, 4))
     (a2, b2), (c2, d2) = _both(seq2), _both(v2)
-    np.testing.assert_array_equal(dalam.searchsorted(a2, c2, side=side).data,
+    np.testing.assert_array_equal(dalam.searchsorted(a2, c2, side=side)._data,
                                   torch.searchsorted(b2, d2, side=side).numpy())
     srt = np.array([2, 0, 1], np.int64)
     unsorted = np.array([3.0, 1.0, 2.0])
     np.testing.assert_array_equal(
-        dalam.searchsorted(dalam.tensor(unsorted), dalam.tensor([2.5]), sorter=dalam.tensor(srt)).data,
+        dalam.searchsorted(dalam.tensor(unsorted), dalam.tensor([2.5]), sorter=dalam.tensor(srt))._data,
         torch.searchsorted(torch.tensor(unsorted), torch.tensor([2.5]), sorter=torch.tensor(srt)).numpy())
 
 
@@ -178,18 +178,18 @@ def test_cumprod_logcumsumexp_extremes():
     o = dalam.tensor(a, requires_grad=True)
     t = torch.tensor(a, requires_grad=True)
     yo, yt = o.logcumsumexp(1), t.logcumsumexp(1)
-    np.testing.assert_allclose(yo.data, yt.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(yo._data, yt.detach().numpy(), rtol=1e-12)
     c = np.array([[0.3, -1.0, 2.0, 0.5]])
     (yo * dalam.tensor(c)).sum().backward()
     (yt * torch.tensor(c)).sum().backward()
-    np.testing.assert_allclose(o.grad.data, t.grad.numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(o.grad._data, t.grad.numpy(), rtol=1e-10, atol=1e-12)
     # cumprod gradient with several zeros in a row
     a = np.array([2.0, 0.0, 3.0, 0.0, 4.0])
     o = dalam.tensor(a, requires_grad=True)
     t = torch.tensor(a, requires_grad=True)
     o.cumprod(0).sum().backward()
     t.cumprod(0).sum().backward()
-    np.testing.assert_allclose(o.grad.data, t.grad.numpy())
+    np.testing.assert_allclose(o.grad._data, t.grad.numpy())
 
 
 def test_errors_name_the_op():
@@ -222,16 +222,16 @@ def test_mode_ties_and_nan_like_torch():
     a = np.array([[1.0, 2.0, 2.0, 1.0, 3.0], [5.0, 4.0, 4.0, 5.0, 0.0], [7.0, 7.0, 7.0, 1.0, 1.0]])
     o, t = dalam.tensor(a), torch.tensor(a)
     for r, e in ((o.mode(1), t.mode(1)), (dalam.mode(o, 0), torch.mode(t, 0))):
-        np.testing.assert_array_equal(r.values.data, e.values.numpy())
-        np.testing.assert_array_equal(r.indices.data, e.indices.numpy())
+        np.testing.assert_array_equal(r.values._data, e.values.numpy())
+        np.testing.assert_array_equal(r.indices._data, e.indices.numpy())
     n = np.array([[2.0, np.nan, 1.0, 3.0], [4.0, 1.0, 2.0, 0.5]])
     o, t = dalam.tensor(n), torch.tensor(n)
     for f in (lambda x: x.sort(1), lambda x: x.sort(1, descending=True), lambda x: x.topk(2),
               lambda x: x.topk(2, largest=False), lambda x: x.median(1), lambda x: x.cummax(1),
               lambda x: x.kthvalue(4, 1)):
         r, e = f(o), f(t)
-        np.testing.assert_array_equal(r.values.data, e.values.numpy())
-        np.testing.assert_array_equal(r.indices.data, e.indices.numpy())
+        np.testing.assert_array_equal(r.values._data, e.values.numpy())
+        np.testing.assert_array_equal(r.indices._data, e.indices.numpy())
     assert np.isnan(o.median().item()) and np.isnan(t.median().item())
 
 
@@ -247,6 +247,6 @@ def test_double_backward_matches_torch(name):
         y = (f(x) ** 3).sum()
         g, = L.autograd.grad(y, [x], create_graph=True)
         gg, = L.autograd.grad((g * g).sum(), [x])
-        res.append((g.detach().numpy() if L is torch else g.data, gg.numpy() if L is torch else gg.data))
+        res.append((g.detach().numpy() if L is torch else g._data, gg.numpy() if L is torch else gg._data))
     for u, v in zip(*res):
         np.testing.assert_allclose(u, v, rtol=1e-10)

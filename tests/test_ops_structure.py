@@ -94,9 +94,9 @@ def test_integer_inputs_and_views():
                    (dalam.repeat_interleave(dalam.tensor([2, 0, 1])),
                     torch.repeat_interleave(torch.tensor([2, 0, 1])))):
         assert fo.dtype == ft.numpy().dtype and fo.shape == tuple(ft.shape)
-        np.testing.assert_array_equal(fo.data, ft.numpy())
+        np.testing.assert_array_equal(fo._data, ft.numpy())
     n = o.narrow(1, 1, 2)
-    assert np.shares_memory(n.data, o.data)  # a view, as PyTorch
+    assert np.shares_memory(n._data, o._data)  # a view, as PyTorch
     x = dalam.randn(2, 3)
     assert x.diag().dtype == dalam.float32 and x.trace().dtype == dalam.float32
 
@@ -150,13 +150,13 @@ def test_inplace_variants():
         ao, at = [conv(v, D) for v in args], [conv(v, T) for v in args]
         ro, rt = getattr(yo, name)(*ao), getattr(yt, name)(*at)
         assert ro is yo and rt is yt
-        np.testing.assert_allclose(yo.data, yt.detach().numpy(), rtol=1e-12, err_msg=name)
+        np.testing.assert_allclose(yo._data, yt.detach().numpy(), rtol=1e-12, err_msg=name)
         (yo * yo).sum().backward()
         (yt * yt).sum().backward()
-        np.testing.assert_allclose(lo.grad.data, lt.grad.numpy(), rtol=1e-12, err_msg=name)
+        np.testing.assert_allclose(lo.grad._data, lt.grad.numpy(), rtol=1e-12, err_msg=name)
         for u, v in zip(ao, at):
             if isinstance(u, dalam.Tensor) and u.requires_grad:
-                np.testing.assert_allclose(u.grad.data, v.grad.numpy(), rtol=1e-12, err_msg=name)
+                np.testing.assert_allclose(u.grad._data, v.grad.numpy(), rtol=1e-12, err_msg=name)
 
 
 @pytest.mark.parametrize("name", ["tril", "triu", "roll", "index_fill"])
@@ -172,6 +172,6 @@ def test_double_backward_matches_torch(name):
         y = (f(L, x) ** 3).sum()
         g, = L.m.autograd.grad(y, [x], create_graph=True)
         gg, = L.m.autograd.grad((g * g).sum(), [x])
-        res.append((g.detach().numpy() if L is T else g.data, gg.numpy() if L is T else gg.data))
+        res.append((g.detach().numpy() if L is T else g._data, gg.numpy() if L is T else gg._data))
     for u, v in zip(*res):
         np.testing.assert_allclose(u, v, rtol=1e-10)

@@ -177,7 +177,7 @@ def _json_roundtrip(sd):
         for k, v in st.items():
             if isinstance(v, dalam.Tensor):
                 key = f"{i}.{k}"
-                arrays[key] = v.data.copy()
+                arrays[key] = v._data.copy()
                 state[i][k] = {"__tensor__": key}
             else:
                 state[i][k] = v
@@ -212,7 +212,7 @@ def test_state_dict_roundtrip_continues_identically(name, kw):
         o1.zero_grad()
         _dloss(dm1, x, y).backward()
         o1.step()
-    msd = {k: v.data.copy() for k, v in dm1.state_dict().items()}
+    msd = {k: v._data.copy() for k, v in dm1.state_dict().items()}
     osd = _json_roundtrip(o1.state_dict())
     _, dm2 = _models()
     dm2.load_state_dict(msd)
@@ -226,7 +226,7 @@ def test_state_dict_roundtrip_continues_identically(name, kw):
         _dloss(dm2, x, y).backward()
         o2.step()
     for (k, a), b in zip(dm.state_dict().items(), dm2.state_dict().values()):
-        np.testing.assert_array_equal(a.data, b.data, err_msg=k)
+        np.testing.assert_array_equal(a._data, b._data, err_msg=k)
 
 
 @pytest.mark.parametrize("name,kw", [("Adam", dict(lr=1e-2)), ("SGD", dict(lr=0.05, momentum=0.9)),
@@ -280,19 +280,19 @@ def test_closure_zero_grad_and_version():
         calls.append(1)
         return loss
 
-    before = w.data.copy()
+    before = w._data.copy()
     v0 = w._version
     with dalam.no_grad():
         loss = opt.step(closure)  # the closure still records a graph
     assert calls and float(loss) == pytest.approx(float((before * before).sum()))
-    np.testing.assert_allclose(w.data, before * 0.8, rtol=1e-6)
+    np.testing.assert_allclose(w._data, before * 0.8, rtol=1e-6)
     assert w._version > v0
     opt.zero_grad(set_to_none=False)
-    assert w.grad is not None and not w.grad.data.any()
+    assert w.grad is not None and not w.grad._data.any()
     opt.zero_grad()
     assert w.grad is None
     opt.step()  # no gradients: nothing changes
-    np.testing.assert_allclose(w.data, before * 0.8, rtol=1e-6)
+    np.testing.assert_allclose(w._data, before * 0.8, rtol=1e-6)
 
 
 def test_add_param_group_and_named_params():
@@ -368,7 +368,7 @@ def test_clip_grad_norm_matches_torch(norm_type, max_norm):
 
 def test_clip_grad_norm_nonfinite_and_value():
     ds, _ = _with_grads()
-    ds[1].grad.data[0] = np.inf
+    ds[1].grad._data[0] = np.inf
     with pytest.raises(RuntimeError, match="non-finite"):
         clip_grad_norm_(ds, 1.0, error_if_nonfinite=True)
     assert float(get_total_norm([d.grad for d in ds])) == math.inf
@@ -387,10 +387,10 @@ def test_parameters_vector_roundtrip():
     for d in ds:
         d.grad = None
     (v * v).sum().backward()  # differentiable back into the parameters
-    np.testing.assert_allclose(ds[0].grad.data, 2 * ds[0].data, rtol=1e-6)
+    np.testing.assert_allclose(ds[0].grad._data, 2 * ds[0]._data, rtol=1e-6)
     new = dalam.arange(v.shape[0], dtype=dalam.float32)
     vector_to_parameters(new, ds)
-    np.testing.assert_array_equal(ds[1].data, np.arange(12, 15, dtype=np.float32))
+    np.testing.assert_array_equal(ds[1]._data, np.arange(12, 15, dtype=np.float32))
     with pytest.raises(ValueError, match="expected shape"):
         vector_to_parameters(dalam.zeros(3), ds)
 
@@ -418,11 +418,11 @@ def test_flat_and_per_tensor_paths_bit_identical(case):
         runs.append((dm.state_dict(), opt.state_dict()))
     (m0, o0), (m1, o1) = runs
     for k in m0:
-        np.testing.assert_array_equal(m0[k].data, m1[k].data, err_msg=k)
+        np.testing.assert_array_equal(m0[k]._data, m1[k]._data, err_msg=k)
     for i, st in o0["state"].items():
         for k, v in st.items():
             if isinstance(v, dalam.Tensor):
-                np.testing.assert_array_equal(v.data, o1["state"][i][k].data, err_msg=k)
+                np.testing.assert_array_equal(v._data, o1["state"][i][k]._data, err_msg=k)
             else:
                 assert v == o1["state"][i][k]
 
@@ -447,7 +447,7 @@ def test_flat_state_is_a_view_and_rebuilds_after_dtype_change():
     opt.step()
     w = dm[0].weight
     m = opt.state[w]["exp_avg"]
-    assert m.data.base is not None  # a view into the group's flat buffer
+    assert m._data.base is not None  # a view into the group's flat buffer
     dm.double()  # parameters change dtype: the flat layout no longer fits
     for p in dm.parameters():
         p.grad = None
@@ -479,15 +479,15 @@ def test_auto_mode_splits_small_and_large_tensors(name, kw):
             assert [p.numel() for p in rest] == [128 * 128] and len(small) == 5
             assert opt._flat_cache
     for k in runs[0]:
-        np.testing.assert_array_equal(runs[0][k].data, runs[1][k].data, err_msg=k)
+        np.testing.assert_array_equal(runs[0][k]._data, runs[1][k]._data, err_msg=k)
 
 
 def test_step_hooks():
     w = dalam.ones(2, requires_grad=True)
     opt = optim.SGD([w], lr=0.5)
     seen = []
-    h1 = opt.register_step_pre_hook(lambda o, a, k: seen.append(("pre", float(w.data[0]))))
-    opt.register_step_post_hook(lambda o, a, k: seen.append(("post", float(w.data[0]))))
+    h1 = opt.register_step_pre_hook(lambda o, a, k: seen.append(("pre", float(w._data[0]))))
+    opt.register_step_post_hook(lambda o, a, k: seen.append(("post", float(w._data[0]))))
     w.grad = dalam.ones(2)
     opt.step()
     h1.remove()

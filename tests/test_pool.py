@@ -19,7 +19,7 @@ def _run(fd, ft, shape, with_idx=False):
     x, xt = dalam.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
     y, yt = fd(x), ft(xt)
     if with_idx:
-        assert np.array_equal(y[1].data, yt[1].numpy()), "indices differ"
+        assert np.array_equal(y[1]._data, yt[1].numpy()), "indices differ"
         assert y[1].dtype == np.int64
         y, yt = y[0], yt[0]
     assert_close(y, yt, msg="forward")
@@ -139,6 +139,6 @@ def test_max_pool_ties_first_max_in_both_memory_orders(dt):
             xt = torch.tensor(np.ascontiguousarray(xa), requires_grad=True)
             yt = TF.max_pool2d(xt, k)
             (yt * torch.tensor(g)).sum().backward()
-            np.testing.assert_array_equal(y.data, yt.detach().numpy())
-            np.testing.assert_array_equal(x.grad.data, xt.grad.numpy())
+            np.testing.assert_array_equal(y._data, yt.detach().numpy())
+            np.testing.assert_array_equal(x.grad._data, xt.grad.numpy())
             assert x.grad.dtype == dt

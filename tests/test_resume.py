@@ -133,7 +133,7 @@ def _train(ckpt, stop_at=None, resume=None, gen=True, save_freq=4, epochs=3):
                   resume=resume)
     except KeyboardInterrupt:
         return None
-    return {k: v.data.copy() for k, v in model.state_dict().items()}
+    return {k: v._data.copy() for k, v in model.state_dict().items()}
 
 
 @pytest.mark.parametrize("gen", [True, False], ids=["loader-generator", "global-rng"])
@@ -155,7 +155,7 @@ def test_resume_without_restoring_rng_would_differ(tmp_path):
     dl, model, opt = _setup()
     dl.generator.manual_seed(2)  # another shuffle order
     dalam.fit(model, dl, nn.CrossEntropyLoss(), opt, epochs=3, verbose=0)
-    assert not all(np.array_equal(full[k], v.data) for k, v in model.state_dict().items())
+    assert not all(np.array_equal(full[k], v._data) for k, v in model.state_dict().items())
 
 
 def test_resume_errors(tmp_path):
@@ -195,7 +195,7 @@ def test_resume_true_without_checkpoint_starts_fresh_and_finished_run_does_nothi
                   callbacks=[LambdaCallback(on_batch_end=lambda tr, s, logs: steps.append(s))])
     assert steps == [] and len(h.epoch) == 2
     for k, v in model.state_dict().items():
-        assert np.array_equal(v.data, full[k])
+        assert np.array_equal(v._data, full[k])
 
 
 def test_early_stopped_run_stays_stopped_on_resume(tmp_path):
@@ -248,7 +248,7 @@ def test_resume_restores_numpy_and_python_global_generators(tmp_path):
                       resume=resume)
         except KeyboardInterrupt:
             return None
-        return {k: v.data.copy() for k, v in model.state_dict().items()}
+        return {k: v._data.copy() for k, v in model.state_dict().items()}
 
     full = run(tmp_path / "a")
     assert run(tmp_path / "b", stop_at=8) is None

@@ -88,7 +88,7 @@ def test_layer_matches_torch_float32(mode, reverse, with_lengths):
         assert ts[i].grad.dtype == np.float32
         assert_close(ts[i].grad, tgrad_of[i].grad, rtol=1e-5, atol=1e-6, msg=f"{mode} grad {i}")
     if with_lengths:  # outputs past each length are exactly zero, as pad_packed_sequence gives
-        assert np.all(outs[0].data[2:, 1] == 0) and np.all(outs[0].data[4:, 2] == 0)
+        assert np.all(outs[0]._data[2:, 1] == 0) and np.all(outs[0]._data[4:, 2] == 0)
 
 
 @pytest.mark.parametrize("mode", list(GATES))
@@ -120,7 +120,7 @@ def test_workspace_reuse_keeps_results_identical():
         ts = [_leaf(a) for a in arrs]
         out, h, c = _run_layer("lstm", ts, None, False)
         (out.sum() + c.sum()).backward()
-        res.append([out.data.copy(), ts[4].grad.data.copy()])
+        res.append([out._data.copy(), ts[4].grad._data.copy()])
         with dalam.no_grad():
             _run_layer("lstm", [dalam.tensor(a) for a in arrs], None, True)
     for r in res[1:]:
@@ -171,7 +171,7 @@ def _pair(name, kw, *args, **kwargs):
     tm = getattr(torch.nn, name)(*args, **kw, **kwargs)
     sd = m.state_dict()
     assert list(sd) == list(tm.state_dict()), "parameter names/order differ from PyTorch"
-    tm.load_state_dict({k: torch.tensor(v.data) for k, v in sd.items()})
+    tm.load_state_dict({k: torch.tensor(v._data) for k, v in sd.items()})
     return m, tm
 
 
@@ -233,14 +233,14 @@ def test_module_packed_sequence_matches_torch(name, kw):
     out, st = m(pack_padded_sequence(xd, lengths, enforce_sorted=False))
     tout, tst = tm(torch.nn.utils.rnn.pack_padded_sequence(xt, torch.tensor(lengths),
                                                            enforce_sorted=False))
-    assert_close(out.data, tout.data)
-    np.testing.assert_array_equal(out.batch_sizes.data, tout.batch_sizes.numpy())
+    assert_close(out.data._data, tout.data)
+    np.testing.assert_array_equal(out.batch_sizes._data, tout.batch_sizes.numpy())
     hd, ht = (st[0], tst[0]) if name == "LSTM" else (st, tst)
     assert_close(hd, ht)
     pd, ld = pad_packed_sequence(out, batch_first=True)
     pt, lt = torch.nn.utils.rnn.pad_packed_sequence(tout, batch_first=True)
     assert_close(pd, pt)
-    np.testing.assert_array_equal(ld.data, lt.numpy())
+    np.testing.assert_array_equal(ld._data, lt.numpy())
     cot = rng.standard_normal(pd.shape).astype(np.float32)
     ((pd * dalam.tensor(cot)).sum() + hd.sum()).backward()
     ((pt * torch.tensor(cot)).sum() + ht.sum()).backward()
@@ -266,10 +266,10 @@ def test_dropout_between_layers_train_and_eval():
     m = dalam.nn.LSTM(3, 4, num_layers=2, dropout=0.5)
     x = dalam.randn(5, 2, 3)
     m.train()
-    a, b = m(x)[0].data, m(x)[0].data
+    a, b = m(x)[0]._data, m(x)[0]._data
     assert not np.allclose(a, b)          # different dropout masks
     m.eval()
-    np.testing.assert_array_equal(m(x)[0].data, m(x)[0].data)
+    np.testing.assert_array_equal(m(x)[0]._data, m(x)[0]._data)
 
 
 def test_init_range_and_names():
@@ -279,15 +279,15 @@ def test_init_range_and_names():
     assert "weight_hh_l1_reverse" in names and m.weight_ih_l1.shape == (48, 32)
     k = 1 / np.sqrt(16)
     for p in m.parameters():
-        assert p.dtype == np.float32 and np.abs(p.data).max() <= k
-        assert np.abs(p.data).max() > 0.8 * k
+        assert p.dtype == np.float32 and np.abs(p._data).max() <= k
+        assert np.abs(p._data).max() > 0.8 * k
 
 
 @pytest.mark.parametrize("name", ["LSTMCell", "GRUCell", "RNNCell"])
 def test_cell_modules_match_torch(name):
     rng = np.random.default_rng(10)
     c, tc = getattr(dalam.nn, name)(4, 3), getattr(torch.nn, name)(4, 3)
-    tc.load_state_dict({k: torch.tensor(v.data) for k, v in c.state_dict().items()})
+    tc.load_state_dict({k: torch.tensor(v._data) for k, v in c.state_dict().items()})
     x = rng.standard_normal((2, 4)).astype(np.float32)
     xd, xt = _leaf(x), torch.tensor(x, requires_grad=True)
     # two steps from the default zero state: gradients flow through the state
@@ -339,7 +339,7 @@ def test_char_rnn_state_carry_equals_full_sequence_and_generate():
             state, steps = None, []
             for t in range(7):
                 lo, state = m(dalam.tensor(ids[:, t:t + 1]), state)
-                steps.append(lo.data[:, 0])
+                steps.append(lo._data[:, 0])
         np.testing.assert_allclose(np.stack(steps, 1), full.data, rtol=1e-5, atol=1e-6)
         out = m.generate([1, 2, 3], 20, temperature=0.8, top_k=5, generator=np.random.default_rng(1))
         assert out.shape == (20,) and out.min() >= 0 and out.max() < 11
@@ -360,8 +360,8 @@ def test_gradients_accumulate_over_two_backwards():
     m = dalam.nn.LSTM(3, 4)
     x = dalam.randn(5, 2, 3)
     m(x)[0].sum().backward()
-    first = {n: p.grad.data.copy() for n, p in m.named_parameters()}
+    first = {n: p.grad._data.copy() for n, p in m.named_parameters()}
     m(x)[0].sum().backward()
     for n, p in m.named_parameters():
-        np.testing.assert_allclose(p.grad.data, 2 * first[n], rtol=1e-6, atol=1e-7, err_msg=n)
-    assert m.bias_ih_l0.grad.data is not m.bias_hh_l0.grad.data
+        np.testing.assert_allclose(p.grad._data, 2 * first[n], rtol=1e-6, atol=1e-7, err_msg=n)
+    assert m.bias_ih_l0.grad._data is not m.bias_hh_l0.grad._data

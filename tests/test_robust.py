@@ -106,17 +106,17 @@ def test_model_state_untouched():
     frozen.requires_grad_(False)
     w = model[0].weight
     w.grad = dalam.ones(*w.shape)
-    grad_arr = w.grad.data.copy()
-    bn_mean = model[1].running_mean.data.copy()
+    grad_arr = w.grad._data.copy()
+    bn_mean = model[1].running_mean._data.copy()
     x, y = batch()
     pgd(model, x, y, 0.1, steps=2)
     fgsm(model, x, y, 0.1)
     robust_accuracy(model, x, y, "pgd", eps=0.1, steps=2)
     assert model.training and model[1].training and not model[2].training and model[4].training
     assert not frozen.requires_grad and w.requires_grad and model[4].weight.requires_grad
-    np.testing.assert_array_equal(w.grad.data, grad_arr)
+    np.testing.assert_array_equal(w.grad._data, grad_arr)
     assert model[4].weight.grad is None
-    np.testing.assert_array_equal(model[1].running_mean.data, bn_mean)  # attacks run in eval mode
+    np.testing.assert_array_equal(model[1].running_mean._data, bn_mean)  # attacks run in eval mode
 
 
 def linear_problem(d=20, n=200, seed=0):
@@ -124,7 +124,7 @@ def linear_problem(d=20, n=200, seed=0):
     dalam.manual_seed(seed)
     model = nn.Linear(d, 2)
     x = rng.random((n, d), dtype=np.float32)
-    y = model(dalam.tensor(x)).data.argmax(1)
+    y = model(dalam.tensor(x))._data.argmax(1)
     y[:20] = 1 - y[:20]  # a few wrong ones
     return model, x, y
 
@@ -133,7 +133,7 @@ def test_robust_accuracy_exact_for_linear_model():
     """For a linear 2-class model the L-inf attack is known exactly: the
     margin drops by eps * ||w_y - w_other||_1, so FGSM is optimal."""
     model, x, y = linear_problem()
-    W, b = model.weight.data.astype(np.float64), model.bias.data.astype(np.float64)
+    W, b = model.weight._data.astype(np.float64), model.bias._data.astype(np.float64)
     logits = x @ W.T + b
     margin = logits[np.arange(len(y)), y] - logits[np.arange(len(y)), 1 - y]
     l1 = np.abs(W[0] - W[1]).sum()
@@ -151,8 +151,8 @@ def test_targeted_attack_moves_towards_target():
     model, x, y = linear_problem()
     target = np.ones(len(x), np.int64)
     adv = pgd(model, x, target, 0.2, steps=10, targeted=True, clip=None)
-    pred = model(dalam.tensor(adv)).data.argmax(1)
-    assert (pred == 1).mean() > (model(dalam.tensor(x)).data.argmax(1) == 1).mean()
+    pred = model(dalam.tensor(adv))._data.argmax(1)
+    assert (pred == 1).mean() > (model(dalam.tensor(x))._data.argmax(1) == 1).mean()
 
 
 def toy_data(n, seed):
@@ -182,10 +182,10 @@ def test_adversarial_step_reports_and_updates():
     model = tiny_cnn()
     x, y = batch(8)
     opt = dalam.optim.SGD(model.parameters(), lr=0.1)
-    before = model[0].weight.data.copy()
+    before = model[0].weight._data.copy()
     logs = adversarial_step(model, opt, x, y, 0.1, steps=2)
     assert set(logs) == {"loss", "adv_accuracy"} and logs["loss"] > 0
-    assert not np.array_equal(before, model[0].weight.data)
+    assert not np.array_equal(before, model[0].weight._data)
 
 
 def test_bad_arguments():
@@ -215,8 +215,8 @@ def test_adversarial_loader_with_fit():
     seen = []
     for xa, ya in AdversarialLoader(loader, model, eps=0.1, steps=3, include_clean=True):
         n = len(xa) // 2
-        d = np.abs(xa.data[n:] - xa.data[:n]).max()  # the adversarial half is within eps of the clean half
-        assert 0 < d <= 0.1 + 1e-6 and np.array_equal(ya.data[:n], ya.data[n:])
+        d = np.abs(xa._data[n:] - xa._data[:n]).max()  # the adversarial half is within eps of the clean half
+        assert 0 < d <= 0.1 + 1e-6 and np.array_equal(ya._data[:n], ya._data[n:])
         seen.append(n)
     assert sum(seen) == 512
     before = robust_accuracy(model, xtr, ytr, "pgd", eps=0.03, steps=5)["robust_accuracy"]

@@ -51,9 +51,9 @@ def test_tensorboard_events_read_back(tmp_path):
         assert len(w) == 2 and len(g) == 2
         last = w[-1][1]
         assert last["num"] == p.numel()
-        assert last["min"] == pytest.approx(float(p.data.min())) and last["max"] == pytest.approx(
-            float(p.data.max()))
-        assert g[-1][1]["sum"] == pytest.approx(float(p.grad.data.sum()), rel=1e-5, abs=1e-6)
+        assert last["min"] == pytest.approx(float(p._data.min())) and last["max"] == pytest.approx(
+            float(p._data.max()))
+        assert g[-1][1]["sum"] == pytest.approx(float(p.grad._data.sum()), rel=1e-5, abs=1e-6)
     assert len(names) == 4
     # images and text
     imgs = [v for t, s, k, v in ev if k == "image"]

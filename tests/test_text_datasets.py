@@ -55,7 +55,7 @@ def test_tiny_shakespeare_split_and_batches(data_dir):
     assert va.vocab.itos == tr.vocab.itos
     x, y = tr.get_batch(4, 16, generator=np.random.default_rng(0))
     assert x.shape == (4, 16) and x.dtype == np.int64
-    np.testing.assert_array_equal(x.data[:, 1:], y.data[:, :-1])
+    np.testing.assert_array_equal(x._data[:, 1:], y._data[:, :-1])
     w = TinyShakespeare(root=data_dir, split="val", block_size=64)
     a, b = w[0]
     assert len(w) == (len(va.data) - 1) // 64 and tr.vocab.decode(a)[1:] == tr.vocab.decode(b)[:-1]

@@ -79,7 +79,7 @@ def test_fit_is_exactly_the_hand_written_loop():
             loss_fn(ref(dalam.tensor(xb)), dalam.tensor(yb)).backward()
             opt2.step()
     for (k, a), (_, b) in zip(model.state_dict().items(), ref.state_dict().items()):
-        assert np.array_equal(a.data, b.data), k
+        assert np.array_equal(a._data, b._data), k
 
 
 def test_logged_values_are_sample_weighted_means_and_val_matches_metrics():
@@ -96,7 +96,7 @@ def test_logged_values_are_sample_weighted_means_and_val_matches_metrics():
     model.eval()
     with dalam.no_grad():
         out = model(dalam.tensor(xv))
-        vloss = float(nn.CrossEntropyLoss()(out, dalam.tensor(yv)).data)
+        vloss = float(nn.CrossEntropyLoss()(out, dalam.tensor(yv))._data)
     assert h.history["val_loss"][0] == pytest.approx(vloss, rel=1e-6)
     assert h.history["val_accuracy"][0] == pytest.approx(M.accuracy(out, yv))
     assert h.history["val_precision"][0] == pytest.approx(M.precision(out, yv))
@@ -249,16 +249,16 @@ def test_early_stopping_min_delta_mode_and_restore_best_weights():
     best = None
     for e, v in enumerate([0.5, 0.7, 0.72, 0.74]):  # +0.02 steps do not count (min_delta 0.05)
         if e == 1:
-            best = {k: t.data.copy() for k, t in model.state_dict().items()}
+            best = {k: t._data.copy() for k, t in model.state_dict().items()}
         es.on_epoch_end(tr, e, {"val_accuracy": v})
         for p in model.parameters():  # training moves the weights on
-            p.data += 1.0
+            p._data += 1.0
         if tr.stop_training:
             break
     assert tr.stop_training and es.stopped_epoch == 2 and es.best_epoch == 1 and es.best == 0.7
     es.on_train_end(tr)
     for k, t in model.state_dict().items():
-        assert np.array_equal(t.data, best[k])
+        assert np.array_equal(t._data, best[k])
 
 
 def test_early_stopping_in_fit_and_missing_monitor_warns():
@@ -297,7 +297,7 @@ def test_model_checkpoint_files_pointer_and_pruning(tmp_path):
     tm.load_state_dict(safetensors.torch.load_file(str(last / "model.safetensors")))
     x = np.random.default_rng(0).standard_normal((5, 2)).astype(np.float32)
     model.eval()
-    np.testing.assert_allclose(tm(torch.from_numpy(x)).detach().numpy(), model(dalam.tensor(x)).data,
+    np.testing.assert_allclose(tm(torch.from_numpy(x)).detach().numpy(), model(dalam.tensor(x))._data,
                                rtol=1e-5, atol=1e-6)
     progress = json.loads((last / "progress.json").read_text())
     assert progress["epoch"] == 4 and progress["batch"] == 0 and progress["global_step"] == 24
@@ -308,9 +308,9 @@ def test_model_checkpoint_files_pointer_and_pruning(tmp_path):
     info = load_checkpoint(tmp_path / "ck", fresh, fresh_opt)
     assert info["global_step"] == 24
     for (k, a), (_, b) in zip(model.state_dict().items(), fresh.state_dict().items()):
-        assert np.array_equal(a.data, b.data), k
+        assert np.array_equal(a._data, b._data), k
     sa, sb = opt.state_dict()["state"], fresh_opt.state_dict()["state"]
-    assert all(np.array_equal(sa[i]["exp_avg_sq"].data, sb[i]["exp_avg_sq"].data) for i in sa)
+    assert all(np.array_equal(sa[i]["exp_avg_sq"]._data, sb[i]["exp_avg_sq"]._data) for i in sa)
     with pytest.raises(FileNotFoundError, match="no checkpoint"):
         load_checkpoint(tmp_path / "nothing", fresh)
 
@@ -411,7 +411,7 @@ def test_terminate_on_nan_and_gradient_clipping():
         clip_grad_norm_(b.parameters(), 0.1)
         ob.step()
     for (k, p), (_, q) in zip(a.state_dict().items(), b.state_dict().items()):
-        assert np.array_equal(p.data, q.data), k
+        assert np.array_equal(p._data, q._data), k
 
 
 def test_multi_input_batches_numpy_batches_and_evaluate():
@@ -484,12 +484,12 @@ def test_relu_fast_path_matches_plain_maximum(shape, perm, dtype):
     a.reshape(-1)[:3] = [np.nan, -np.inf, np.inf]
     x = a.transpose(perm) if isinstance(perm, tuple) else (a[:, :, ::3] if perm == "slice" else a)
     t = dalam.from_numpy(x).requires_grad_(True)  # keeps x's memory layout
-    assert t.data.strides == x.strides
+    assert t._data.strides == x.strides
     y = dalam.relu(t)
     ref = np.maximum(x, 0)
-    assert y.dtype == dtype and y.data.strides == ref.strides
-    assert np.array_equal(y.data, ref, equal_nan=True)
-    np.testing.assert_array_equal(y.data, torch.relu(torch.from_numpy(x)).numpy())
+    assert y.dtype == dtype and y._data.strides == ref.strides
+    assert np.array_equal(y._data, ref, equal_nan=True)
+    np.testing.assert_array_equal(y._data, torch.relu(torch.from_numpy(x)).numpy())
     g = np.random.default_rng(1).standard_normal(x.shape).astype(dtype)
     y.backward(dalam.tensor(g))
-    assert np.array_equal(t.grad.data, g * (ref > 0))
+    assert np.array_equal(t.grad._data, g * (ref > 0))

@@ -312,10 +312,10 @@ def test_dropout_active_only_in_training():
     layer = nn.TransformerEncoderLayer(E, H, FF, dropout=0.5, batch_first=True)
     x = dalam.randn(N, L, E)
     layer.train()
-    a, b = layer(x).data, layer(x).data
+    a, b = layer(x)._data, layer(x)._data
     assert not np.allclose(a, b)
     layer.eval()
-    np.testing.assert_array_equal(layer(x).data, layer(x).data)
+    np.testing.assert_array_equal(layer(x)._data, layer(x)._data)
 
 
 def test_transformer_errors():
@@ -332,7 +332,7 @@ def test_transformer_errors():
 def test_sinusoidal_encoding_values():
     pe = nn.SinusoidalPositionalEncoding(6, max_len=10)
     x = dalam.zeros(2, 7, 6)
-    y = pe(x).data
+    y = pe(x)._data
     assert y.dtype == np.float32
     pos, i = 3, 2  # dims 2i, 2i+1 at position pos
     ang = pos / 10000 ** (2 * i / 6)
@@ -347,9 +347,9 @@ def test_learned_positional_embedding():
     pe = nn.LearnedPositionalEmbedding(8, 4)
     x = dalam.zeros(2, 5, 4, requires_grad=True)
     y = pe(x, offset=2)
-    np.testing.assert_array_equal(y.data[0], pe.weight.data[2:7])
+    np.testing.assert_array_equal(y._data[0], pe.weight._data[2:7])
     y.sum().backward()
-    g = pe.weight.grad.data
+    g = pe.weight.grad._data
     assert (g[2:7] == 2).all() and (g[:2] == 0).all() and (g[7:] == 0).all()
     with pytest.raises(RuntimeError, match="exceed"):
         pe(dalam.zeros(1, 7, 4), offset=2)
@@ -362,14 +362,14 @@ def test_rotary_relative_positions_and_gradcheck():
     qv = r.standard_normal(8)
     kv = r.standard_normal(8)
     x = dalam.tensor(np.stack([qv] * 10)[None].astype(np.float32))
-    y = nn.rotary_embedding(x).data[0]
+    y = nn.rotary_embedding(x)._data[0]
     np.testing.assert_allclose(np.linalg.norm(y, axis=-1), np.linalg.norm(qv), rtol=1e-5)
-    kx = nn.rotary_embedding(dalam.tensor(np.stack([kv] * 10)[None].astype(np.float32))).data[0]
+    kx = nn.rotary_embedding(dalam.tensor(np.stack([kv] * 10)[None].astype(np.float32)))._data[0]
     d1 = y[5] @ kx[3]
     d2 = y[7] @ kx[5]
     np.testing.assert_allclose(d1, d2, rtol=1e-4)
     # offset = position shift
-    np.testing.assert_allclose(nn.rotary_embedding(x[:, 4:], offset=4).data, nn.rotary_embedding(x).data[:, 4:],
+    np.testing.assert_allclose(nn.rotary_embedding(x[:, 4:], offset=4)._data, nn.rotary_embedding(x)._data[:, 4:],
                                rtol=1e-5, atol=1e-6)
     xx = dalam.tensor(r.standard_normal((2, 3, 4)), requires_grad=True)
     assert gradcheck(lambda t: nn.rotary_embedding(t, offset=1), [xx])

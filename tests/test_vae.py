@@ -41,10 +41,10 @@ def test_reparameterisation_trick_sample_and_gradients():
     lv = dalam.tensor(np.array([[0.0, 1.0, -1.0]], np.float32), requires_grad=True)
     z = model.reparameterize(mu, lv, rng=np.random.default_rng(7))
     eps = np.random.default_rng(7).standard_normal((1, 3)).astype(np.float32)
-    np.testing.assert_allclose(z.detach().numpy(), mu.data + np.exp(0.5 * lv.data) * eps, rtol=1e-6)
+    np.testing.assert_allclose(z.detach().numpy(), mu._data + np.exp(0.5 * lv._data) * eps, rtol=1e-6)
     z.sum().backward()
     np.testing.assert_allclose(mu.grad.numpy(), np.ones((1, 3)))  # dz/dmu = 1
-    np.testing.assert_allclose(lv.grad.numpy(), 0.5 * np.exp(0.5 * lv.data) * eps, rtol=1e-6)
+    np.testing.assert_allclose(lv.grad.numpy(), 0.5 * np.exp(0.5 * lv._data) * eps, rtol=1e-6)
 
 
 def test_vae_forward_train_samples_eval_is_deterministic():

@@ -38,7 +38,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
             g = xp.ones(o.shape, o.dtype)
             g = Tensor._make(g, False, None) if create_graph else g
         else:
-            g = g if create_graph else g.data
+            g = g if create_graph else g._data
         gs.append(g)
     for t in ins:
         if not t.requires_grad:

@@ -39,7 +39,7 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, 
     def scalar():
         with grad_mode.no_grad():
             os_ = run()
-        return sum(float((o.data.astype(np.float64) * c).sum()) for o, c in zip(os_, cots))
+        return sum(float((o._data.astype(np.float64) * c).sum()) for o, c in zip(os_, cots))
 
     # analytic
     roots = [o for o in outs if o.requires_grad]
@@ -49,14 +49,14 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, 
         tins = [inputs[i] for i in diff]
         got = run_backward(roots, rcots, inputs=tins, allow_unused=True, accumulate=False)
         for i, g in zip(diff, got):
-            analytic[i] = np.zeros(inputs[i].shape) if g is None else g.data
+            analytic[i] = np.zeros(inputs[i].shape) if g is None else g._data
     else:
         for i in diff:
             analytic[i] = np.zeros(inputs[i].shape)
 
     worst = (0.0, None)
     for i in diff:
-        x = inputs[i].data
+        x = inputs[i]._data
         num = np.zeros(x.shape)
         flat = x.reshape(-1)
         if x.size and not np.shares_memory(flat, x):

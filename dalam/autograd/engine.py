@@ -138,7 +138,7 @@ def run_backward(roots, grads, retain_graph=False, create_graph=False, inputs=No
                         for h in hooks:
                             r = h(_as_tensor(gouts[i], create_graph))
                             if r is not None:
-                                gouts[i] = r if create_graph else r.data
+                                gouts[i] = r if create_graph else r._data
             if fn._retained:
                 for i, ref in fn._retained.items():
                     t = ref()
@@ -236,7 +236,7 @@ def run_backward(roots, grads, retain_graph=False, create_graph=False, inputs=No
                 for h in t._hooks:
                     r = h(_as_tensor(g, create_graph))
                     if r is not None:
-                        g = r if create_graph else r.data
+                        g = r if create_graph else r._data
             if create_graph:
                 t.grad = g if t.grad is None else t.grad + g
                 continue
@@ -247,11 +247,11 @@ def run_backward(roots, grads, retain_graph=False, create_graph=False, inputs=No
                 handed.add(id(g))
                 t.grad = Tensor._make(g, False, None)
             else:
-                old = t.grad.data
+                old = t.grad._data
                 if old.shape == g.shape and old.flags.writeable:
                     xp.add(old, g, out=old, casting="unsafe")
                 else:
-                    t.grad.data = old + g
+                    t.grad._data = old + g
         return None
 
     out = []
@@ -263,7 +263,7 @@ def run_backward(roots, grads, retain_graph=False, create_graph=False, inputs=No
                 for h in t._hooks:
                     r = h(_as_tensor(g, create_graph))
                     if r is not None:
-                        g = r if create_graph else r.data
+                        g = r if create_graph else r._data
         else:
             g = capture.get((id(t.grad_fn), t._output_nr))
         if g is None:

@@ -10,7 +10,7 @@ Writing an op::
         def backward(self, gy):           # gradient of the output (array)
             return gy * self.y            # one gradient per input (or None)
 
-``Exp.apply(t)`` runs forward on ``t.data`` and, when grad mode is on and an
+``Exp.apply(t)`` runs forward on ``t._data`` and, when grad mode is on and an
 input requires grad, records the node in the graph.  Inputs may be Tensors or
 plain constants (arrays, Python numbers); only Tensors get gradients.
 
@@ -79,31 +79,31 @@ class Function:
             a, b = inputs
             if isinstance(a, Tensor):
                 grad = a.requires_grad
-                a = a.data
+                a = a._data
             else:
                 grad = False
             if isinstance(b, Tensor):
                 grad = grad or b.requires_grad
-                b = b.data
+                b = b._data
             out = fn.forward(a, b, **kwargs) if kwargs else fn.forward(a, b)
         elif n == 3:  # e.g. (x, axes, keepdim): ops pass their options positionally
             a, b, c = inputs
             grad = False
             if isinstance(a, Tensor):
                 grad = a.requires_grad
-                a = a.data
+                a = a._data
             if isinstance(b, Tensor):
                 grad = grad or b.requires_grad
-                b = b.data
+                b = b._data
             if isinstance(c, Tensor):
                 grad = grad or c.requires_grad
-                c = c.data
+                c = c._data
             out = fn.forward(a, b, c, **kwargs) if kwargs else fn.forward(a, b, c)
         elif n == 1:
             a = inputs[0]
             if isinstance(a, Tensor):
                 grad = a.requires_grad
-                a = a.data
+                a = a._data
             else:
                 grad = False
             out = fn.forward(a, **kwargs) if kwargs else fn.forward(a)
@@ -112,7 +112,7 @@ class Function:
             grad = False
             for t in inputs:
                 if isinstance(t, Tensor):
-                    arrays.append(t.data)
+                    arrays.append(t._data)
                     if t.requires_grad:
                         grad = True
                 else:
@@ -128,7 +128,7 @@ class Function:
         if type(out) is tuple:
             return tuple(_plain(o) for o in out)
         t = _new(Tensor)
-        t.data = out
+        t._data = out
         t.grad = t.grad_fn = t._hooks = None
         t.requires_grad = False
         t._output_nr = 0
@@ -146,7 +146,7 @@ class Function:
         saves = self.saves
         if len(inputs) == 1:  # unrolled for one input: the hot path of unary ops
             t = inputs[0]
-            d = t.data
+            d = t._data
             g = t.grad_fn
             self.edges = [t if g is None else (g, t._output_nr)]
             self.in_meta = [(d.shape, d.dtype)]
@@ -157,7 +157,7 @@ class Function:
             meta = []
             for t in inputs:
                 if isinstance(t, Tensor) and t.requires_grad:
-                    d = t.data
+                    d = t._data
                     meta.append((d.shape, d.dtype))
                     g = t.grad_fn
                     edges.append(t if g is None else (g, t._output_nr))
@@ -184,7 +184,7 @@ class Function:
             return outs
         if out.dtype.kind in "fc":
             o = _new(Tensor)
-            o.data = out
+            o._data = out
             o.grad = o._hooks = None
             o.requires_grad = True
             o.grad_fn = self

@@ -21,7 +21,7 @@ def _image_arrays(ds, train):
     except (FileNotFoundError, OSError, RuntimeError) as e:
         raise CLIError(f"[dataset] {ds['name']}: {e}") from e
     x, y = d.as_tensors()
-    return x.data, y.data, cls
+    return x._data, y._data, cls
 
 
 def _limit(x, y, n):

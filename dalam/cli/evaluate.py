@@ -37,8 +37,8 @@ def evaluate(model, x, y, batch_size, task):
             logits = out[0] if isinstance(out, (tuple, list)) else out
             z = logits.reshape(-1, logits.shape[-1])
             t = yb.reshape(-1)
-            total += float(F.cross_entropy(z, Tensor._make(t, False, None), reduction="sum").data)
-            correct += int((z.data.argmax(-1) == t).sum())
+            total += float(F.cross_entropy(z, Tensor._make(t, False, None), reduction="sum")._data)
+            correct += int((z._data.argmax(-1) == t).sum())
             count += t.size
     if count == 0:
         raise CLIError("nothing to evaluate: the split is empty")

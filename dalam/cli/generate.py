@@ -45,7 +45,7 @@ def sample(model, vocab, prompt, length, temperature=1.0, top_k=None, top_p=None
         bs = model.config.block_size
         out = model.generate(Tensor._make(ids[None, -bs:], False, None), length, temperature=temperature,
                              top_k=top_k, top_p=top_p, generator=g)
-        new = np.asarray(out.data)[0, min(len(ids), bs):]
+        new = np.asarray(out._data)[0, min(len(ids), bs):]
     else:
         new = model.generate(ids, length, temperature=temperature, top_k=top_k, top_p=top_p, generator=g)
     return prompt + vocab.decode(new)

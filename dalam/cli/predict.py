@@ -110,7 +110,7 @@ def run(args):
             x = prepare_image(inp, pre, args.invert)
             with no_grad():
                 out = model(Tensor._make(x, False, None))
-            p = _softmax(np.asarray(out.data, np.float64)[0])
+            p = _softmax(np.asarray(out._data, np.float64)[0])
             names = pre["classes"]
         else:
             from ..text import CharVocab
@@ -126,7 +126,7 @@ def run(args):
             with no_grad():
                 out = model(Tensor._make(ids[None], False, None))
             logits = out[0] if isinstance(out, (tuple, list)) else out
-            p = _softmax(np.asarray(logits.data, np.float64)[0, -1])
+            p = _softmax(np.asarray(logits._data, np.float64)[0, -1])
             names = [repr(c) for c in vocab.itos]
         top = np.argsort(-p)[:k]
         if args.json:

@@ -31,7 +31,7 @@ _BN = {"BatchNorm2d"}
 
 def count_parameters(model):
     """Number of parameter entries (each shared tensor once)."""
-    return sum(int(p.data.size) for p in model.parameters())
+    return sum(int(p._data.size) for p in model.parameters())
 
 
 def _leaves(model):
@@ -62,7 +62,7 @@ def channel_plan(model, amount=0.5, criterion="l1", layers=None, min_channels=1)
         frac = amount.get(name, 0.0) if isinstance(amount, dict) else amount
         if not 0.0 <= float(frac) < 1.0:
             raise ValueError(f"channel_plan: amount for '{name}' must be in [0, 1), got {frac}")
-        w = conv.weight.data
+        w = conv.weight._data
         if criterion == "l1":
             score = np.abs(w).reshape(w.shape[0], -1).sum(1)
         else:
@@ -70,7 +70,7 @@ def channel_plan(model, amount=0.5, criterion="l1", layers=None, min_channels=1)
             if nxt is None or type(nxt).__name__ not in _BN or nxt.weight is None:
                 raise ValueError(f"channel_plan: criterion='bn' needs an affine BatchNorm2d right "
                                  f"after Conv2d '{name}'")
-            score = np.abs(nxt.weight.data)
+            score = np.abs(nxt.weight._data)
         n = w.shape[0]
         keep_n = max(min_channels, n - int(round(float(frac) * n)))
         keep = np.sort(np.argsort(-score.astype(np.float64), kind="stable")[:keep_n])
@@ -136,11 +136,11 @@ def mask_channels(model, plan):
         if mod._parameters.get("weight") is None:
             raise ValueError(f"mask_channels: {type(m).__name__} '{name}' has no affine weight, so "
                              "a removed channel would not be zero after it (use affine=True)")
-        drop = np.ones(mod.weight.data.shape[0], bool)
+        drop = np.ones(mod.weight._data.shape[0], bool)
         drop[keep_out] = False
-        mod.weight.data[drop] = 0
+        mod.weight._data[drop] = 0
         if mod._parameters.get("bias") is not None:
-            mod.bias.data[drop] = 0
+            mod.bias._data[drop] = 0
 
     _walk(model, plan, visit)
     return out
@@ -155,7 +155,7 @@ def shrink(model, plan):
     def visit(name, m, keep_in, keep_out, hw):
         kind = type(m).__name__
         if kind == "Conv2d":
-            w = m.weight.data
+            w = m.weight._data
             if keep_out is not None:
                 w = w[keep_out]
             if keep_in is not None:
@@ -164,9 +164,9 @@ def shrink(model, plan):
                 return
             new = nn.Conv2d(w.shape[1], w.shape[0], m.kernel_size, m.stride, m.padding,
                             m.dilation, 1, m.bias is not None, m.padding_mode, dtype=w.dtype)
-            new.weight.data[...] = w
+            new.weight._data[...] = w
             if m.bias is not None:
-                new.bias.data[...] = m.bias.data if keep_out is None else m.bias.data[keep_out]
+                new.bias._data[...] = m.bias._data if keep_out is None else m.bias._data[keep_out]
         elif kind in _BN:
             if keep_in is None:
                 return
@@ -175,19 +175,19 @@ def shrink(model, plan):
                           if m.weight is not None else None)
             for k in ("weight", "bias"):
                 if m._parameters.get(k) is not None:
-                    new._parameters[k].data[...] = m._parameters[k].data[keep_in]
+                    new._parameters[k]._data[...] = m._parameters[k]._data[keep_in]
             for k in ("running_mean", "running_var"):
                 if m._buffers.get(k) is not None:
-                    new._buffers[k].data[...] = m._buffers[k].data[keep_in]
+                    new._buffers[k]._data[...] = m._buffers[k]._data[keep_in]
             if m._buffers.get("num_batches_tracked") is not None:
-                new._buffers["num_batches_tracked"].data[...] = m._buffers["num_batches_tracked"].data
+                new._buffers["num_batches_tracked"]._data[...] = m._buffers["num_batches_tracked"]._data
             new.train(m.training)
         else:  # Linear after Flatten: keep the features of the kept channels
-            w = m.weight.data[:, keep_in]
+            w = m.weight._data[:, keep_in]
             new = nn.Linear(w.shape[1], w.shape[0], m.bias is not None, dtype=w.dtype)
-            new.weight.data[...] = w
+            new.weight._data[...] = w
             if m.bias is not None:
-                new.bias.data[...] = m.bias.data
+                new.bias._data[...] = m.bias._data
         new.train(m.training)
         _set(out, name, new)
 

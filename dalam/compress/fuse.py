@@ -19,15 +19,15 @@ def fuse_conv_bn(conv, bn):
     if bn.running_mean is None:
         raise ValueError("fuse_conv_bn: the BatchNorm has no running statistics "
                          "(track_running_stats=False), so it is not a fixed affine map")
-    w = conv.weight.data
+    w = conv.weight._data
     dt = w.dtype
-    var = bn.running_var.data.astype(np.float64)
+    var = bn.running_var._data.astype(np.float64)
     g = 1.0 / np.sqrt(var + bn.eps)
     if bn.weight is not None:
-        g = g * bn.weight.data
-    beta = bn.bias.data if bn.bias is not None else 0.0
-    b = conv.bias.data if conv.bias is not None else 0.0
-    new_b = ((b - bn.running_mean.data) * g + beta).astype(dt)
+        g = g * bn.weight._data
+    beta = bn.bias._data if bn.bias is not None else 0.0
+    b = conv.bias._data if conv.bias is not None else 0.0
+    new_b = ((b - bn.running_mean._data) * g + beta).astype(dt)
     new_w = (w * g.reshape((-1,) + (1,) * (w.ndim - 1))).astype(dt)
     if type(conv).__name__ == "Linear":
         new = nn.Linear(conv.in_features, conv.out_features, True, dtype=dt)
@@ -36,8 +36,8 @@ def fuse_conv_bn(conv, bn):
             raise ValueError("fuse_conv_bn: transposed convolutions are not folded")
         new = type(conv)(conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride,
                          conv.padding, conv.dilation, conv.groups, True, conv.padding_mode, dtype=dt)
-    new.weight.data[...] = new_w
-    new.bias.data[...] = new_b
+    new.weight._data[...] = new_w
+    new.bias._data[...] = new_b
     return new.train(False)
 
 

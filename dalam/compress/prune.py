@@ -73,20 +73,20 @@ def custom_from_mask(module, name, mask):
     """Prune ``module.<name>`` with a given 0/1 ``mask`` (same shape), combined
     (AND) with any mask already there; installs the buffer and the hooks."""
     p = _get(module, name, "custom_from_mask")
-    m = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
-    if m.shape != p.data.shape:
+    m = mask._data if isinstance(mask, Tensor) else np.asarray(mask)
+    if m.shape != p._data.shape:
         raise ValueError(f"custom_from_mask: mask shape {m.shape} does not match "
-                         f"{type(module).__name__}.{name} shape {p.data.shape}")
-    m = (m != 0).astype(p.data.dtype)
+                         f"{type(module).__name__}.{name} shape {p._data.shape}")
+    m = (m != 0).astype(p._data.dtype)
     key = name + "_mask"
     if key in module._buffers:  # already pruned: tighten the existing mask in place
-        module._buffers[key].data *= m
-        m = module._buffers[key].data
+        module._buffers[key]._data *= m
+        m = module._buffers[key]._data
     else:
         module.register_buffer(key, Tensor._make(m, False, None))
-        m = module._buffers[key].data
+        m = module._buffers[key]._data
         _install_hooks(module, name)
-    p.data *= m  # in place: optimisers with flat buffers keep their views
+    p._data *= m  # in place: optimisers with flat buffers keep their views
     return module
 
 
@@ -115,7 +115,7 @@ class _Remask:
         mk = mod._buffers.get(self.name + "_mask")
         q = mod._parameters.get(self.name)
         if mk is not None and q is not None:
-            q.data *= mk.data
+            q._data *= mk._data
             if q.requires_grad and not any(isinstance(h, _MaskGrad) and h.module is mod
                                            for h in (q._hooks or ())):
                 handles = mod.__dict__.setdefault("_prune_handles", {})
@@ -135,15 +135,15 @@ def l1_unstructured(module, name="weight", amount=0.5):
     """Zero the ``amount`` smallest-magnitude entries of ``module.<name>``
     (``amount``: target sparsity, fraction of all entries, or an int count)."""
     p = _get(module, name, "l1_unstructured")
-    k = _count(amount, p.data.size, "l1_unstructured")
-    scores = np.abs(p.data).ravel().astype(np.float64)
+    k = _count(amount, p._data.size, "l1_unstructured")
+    scores = np.abs(p._data).ravel().astype(np.float64)
     old = module._buffers.get(name + "_mask")
     if old is not None:
-        scores[old.data.ravel() == 0] = -1.0  # already pruned: first in line
+        scores[old._data.ravel() == 0] = -1.0  # already pruned: first in line
     drop = _smallest(scores, k)
     if old is not None:
-        drop |= old.data.ravel() == 0
-    return custom_from_mask(module, name, (~drop).reshape(p.data.shape))
+        drop |= old._data.ravel() == 0
+    return custom_from_mask(module, name, (~drop).reshape(p._data.shape))
 
 
 def global_unstructured(parameters, amount=0.5):
@@ -156,12 +156,12 @@ def global_unstructured(parameters, amount=0.5):
     flats, olds = [], []
     for mod, name in parameters:
         p = _get(mod, name, "global_unstructured")
-        s = np.abs(p.data).ravel().astype(np.float64)
+        s = np.abs(p._data).ravel().astype(np.float64)
         old = mod._buffers.get(name + "_mask")
         if old is not None:
-            s[old.data.ravel() == 0] = -1.0
+            s[old._data.ravel() == 0] = -1.0
         flats.append(s)
-        olds.append(None if old is None else old.data.ravel() == 0)
+        olds.append(None if old is None else old._data.ravel() == 0)
     scores = np.concatenate(flats)
     k = _count(amount, scores.size, "global_unstructured")
     drop = _smallest(scores, k)
@@ -171,7 +171,7 @@ def global_unstructured(parameters, amount=0.5):
         start += s.size
         if old is not None:
             d = d | old
-        custom_from_mask(mod, name, (~d).reshape(mod._parameters[name].data.shape))
+        custom_from_mask(mod, name, (~d).reshape(mod._parameters[name]._data.shape))
     return parameters
 
 
@@ -188,7 +188,7 @@ def remove(module, name="weight"):
         raise ValueError(f"remove: parameter {name!r} of {type(module).__name__} is not pruned "
                          "(no mask found)")
     p = module._parameters[name]
-    p.data *= module._buffers[key].data
+    p._data *= module._buffers[key]._data
     del module._buffers[key]
     gh, fh = module.__dict__.get("_prune_handles", {}).pop(name, (None, None))
     if gh is not None:
@@ -252,7 +252,7 @@ def mask_optimizer(optimizer, model):
                 if k.endswith("_mask") and b is not None:
                     p = m._parameters.get(k[:-5])
                     if p is not None:
-                        p.data *= b.data
+                        p._data *= b._data
 
     return optimizer.register_step_post_hook(apply_masks)
 
@@ -261,10 +261,10 @@ def sparsity(obj, types=_DEFAULT_TYPES):
     """Fraction of exact zeros: of a Tensor/array, or over the weights of a
     model's Linear/Conv layers."""
     if isinstance(obj, (Tensor, np.ndarray)):
-        a = obj.data if isinstance(obj, Tensor) else obj
+        a = obj._data if isinstance(obj, Tensor) else obj
         return float((a == 0).sum()) / max(a.size, 1)
     params = prunable_parameters(obj, types)
-    zeros = sum(int((m._parameters[n].data == 0).sum()) for m, n in params)
-    total = sum(m._parameters[n].data.size for m, n in params)
+    zeros = sum(int((m._parameters[n]._data == 0).sum()) for m, n in params)
+    total = sum(m._parameters[n]._data.size for m, n in params)
     return zeros / max(total, 1)
 

@@ -45,7 +45,7 @@ EXACT_CHUNK = (1 << 24) // (QMAX_X * QMAX_W)
 def quantize_per_channel(w, axis=0):
     """Symmetric per-channel int8: ``(q int8, scale float32 per channel)``,
     ``w ~ q * scale`` along ``axis``.  An all-zero channel gets scale 1."""
-    w = np.asarray(w.data if isinstance(w, Tensor) else w)
+    w = np.asarray(w._data if isinstance(w, Tensor) else w)
     red = tuple(i for i in range(w.ndim) if i != axis)
     amax = np.abs(w).max(axis=red) if red else np.abs(w)
     scale = np.where(amax > 0, amax / QMAX_W, 1.0).astype(np.float32)
@@ -104,26 +104,26 @@ class _QuantizedBase(Module):
         self.__dict__["_cache"] = (None, None)
 
     def _set_from_float(self, layer, lo, hi):
-        q, s = quantize_per_channel(layer.weight.data, 0)
-        self.weight_int8.data[...] = q
-        self.weight_scale.data[...] = s
+        q, s = quantize_per_channel(layer.weight._data, 0)
+        self.weight_int8._data[...] = q
+        self.weight_scale._data[...] = s
         if layer.bias is not None:
-            self.bias.data[...] = layer.bias.data
+            self.bias._data[...] = layer.bias._data
         sx, zp = affine_qparams(lo, hi)
-        self.input_scale.data[...] = sx
-        self.input_zero_point.data[...] = zp
+        self.input_scale._data[...] = sx
+        self.input_zero_point._data[...] = zp
         return self
 
     def _params(self):
         """(float32 integer weight matrix (K, O), 1/s_x, zp, output scale), rebuilt
         when a buffer changed (e.g. load_state_dict)."""
         key = tuple(b._vc[0] for b in self._buffers.values() if b is not None)
-        key += tuple(id(b.data) for b in self._buffers.values() if b is not None)
+        key += tuple(id(b._data) for b in self._buffers.values() if b is not None)
         cached_key, val = self.__dict__["_cache"]
         if cached_key != key:
-            val = (self._weight_matrix(), np.float32(1.0) / self.input_scale.data,
-                   float(self.input_zero_point.data),
-                   (self.input_scale.data * self.weight_scale.data).astype(np.float32))
+            val = (self._weight_matrix(), np.float32(1.0) / self.input_scale._data,
+                   float(self.input_zero_point._data),
+                   (self.input_scale._data * self.weight_scale._data).astype(np.float32))
             self.__dict__["_cache"] = (key, val)
         return val
 
@@ -138,16 +138,16 @@ class _QuantizedBase(Module):
     def quantize_input(self, x):
         """The uint8 codes of ``x`` for this layer's calibrated range."""
         _, inv_s, zp, _ = self._params()
-        a = x.data if isinstance(x, Tensor) else np.asarray(x, np.float32)
+        a = x._data if isinstance(x, Tensor) else np.asarray(x, np.float32)
         return (self._quantize_input(a.astype(np.float32), inv_s, zp) + zp).astype(np.uint8)
 
     def _check(self, x, want_ndim, want_c, axis):
         if not isinstance(x, Tensor):
             raise TypeError(f"{type(self).__name__}: expected a dalam Tensor, got "
                             f"{type(x).__name__}")
-        if x.data.ndim < want_ndim or x.data.shape[axis] != want_c:
+        if x._data.ndim < want_ndim or x._data.shape[axis] != want_c:
             raise RuntimeError(f"{type(self).__name__}: expected input with {want_c} features on "
-                               f"dim {axis}, got shape {tuple(x.data.shape)}")
+                               f"dim {axis}, got shape {tuple(x._data.shape)}")
 
 
 class QuantizedLinear(_QuantizedBase):
@@ -168,25 +168,25 @@ class QuantizedLinear(_QuantizedBase):
                 "bias": self.bias is not None}
 
     def _weight_matrix(self):
-        return np.ascontiguousarray(self.weight_int8.data.T.astype(np.float32))
+        return np.ascontiguousarray(self.weight_int8._data.T.astype(np.float32))
 
     def forward(self, x):
         self._check(x, 1, self.in_features, -1)
         wm, inv_s, zp, oscale = self._params()
-        a = x.data
+        a = x._data
         lead = a.shape[:-1]
         q = self._quantize_input(a.reshape(-1, self.in_features), inv_s, zp)
         y = _exact_matmul(q, wm)
         y *= oscale
         if self.bias is not None:
-            y += self.bias.data
+            y += self.bias._data
         return Tensor._make(y.astype(np.float32, copy=False).reshape(lead + (self.out_features,)),
                             False, None)
 
     def extra_repr(self):
         return (f"in_features={self.in_features}, out_features={self.out_features}, "
-                f"input_scale={float(self.input_scale.data):.4g}, "
-                f"zero_point={int(self.input_zero_point.data)}")
+                f"input_scale={float(self.input_scale._data):.4g}, "
+                f"zero_point={int(self.input_zero_point._data)}")
 
 
 class QuantizedConv2d(_QuantizedBase):
@@ -221,19 +221,19 @@ class QuantizedConv2d(_QuantizedBase):
 
     def _weight_matrix(self):
         # (O, C, KH, KW) -> (KH*KW*C, O): the NHWC column order of dalam's im2col
-        w = self.weight_int8.data.astype(np.float32)
+        w = self.weight_int8._data.astype(np.float32)
         return np.ascontiguousarray(w.transpose(2, 3, 1, 0).reshape(-1, self.out_channels))
 
     def forward(self, x):
-        if isinstance(x, Tensor) and x.data.ndim == 3:  # unbatched (C, H, W), as Conv2d allows
-            return Tensor._make(self.forward(Tensor._make(x.data[None], False, None)).data[0],
+        if isinstance(x, Tensor) and x._data.ndim == 3:  # unbatched (C, H, W), as Conv2d allows
+            return Tensor._make(self.forward(Tensor._make(x._data[None], False, None))._data[0],
                                 False, None)
         self._check(x, 4, self.in_channels, 1)
-        if x.data.ndim != 4:
+        if x._data.ndim != 4:
             raise RuntimeError(f"QuantizedConv2d: expected a 4-D (N, C, H, W) or 3-D input, got "
-                               f"shape {tuple(x.data.shape)}")
+                               f"shape {tuple(x._data.shape)}")
         wm, inv_s, zp, oscale = self._params()
-        a = x.data
+        a = x._data
         N, C, H, W = a.shape
         KH, KW = self.kernel_size
         s, d = self.stride, self.dilation
@@ -246,7 +246,7 @@ class QuantizedConv2d(_QuantizedBase):
         y = _exact_matmul(cols, wm)  # (N*OH*OW, O), NHWC
         y *= oscale
         if self.bias is not None:
-            y += self.bias.data
+            y += self.bias._data
         y = y.astype(np.float32, copy=False)
         return Tensor._make(y.reshape(N, OH, OW, self.out_channels).transpose(0, 3, 1, 2),
                             False, None)
@@ -254,8 +254,8 @@ class QuantizedConv2d(_QuantizedBase):
     def extra_repr(self):
         return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
                 f"stride={self.stride}, padding={self.padding}, "
-                f"input_scale={float(self.input_scale.data):.4g}, "
-                f"zero_point={int(self.input_zero_point.data)}")
+                f"input_scale={float(self.input_scale._data):.4g}, "
+                f"zero_point={int(self.input_zero_point._data)}")
 
 
 _QTYPES = {"Linear": QuantizedLinear, "Conv2d": QuantizedConv2d}
@@ -283,7 +283,7 @@ def calibrate(model, data, layers, percentile=None):
     ranges, handles = {}, []
     for name in layers:
         def hook(mod, args, name=name):
-            a = args[0].data
+            a = args[0]._data
             if percentile is None:
                 lo, hi = float(a.min()), float(a.max())
             else:

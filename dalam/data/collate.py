@@ -29,7 +29,7 @@ def default_collate(batch):
         if any(t.requires_grad for t in batch):
             from ..ops.shape import stack
             return stack(list(batch))
-        return Tensor._make(_stack([t.data for t in batch], "tensor"), False, None)
+        return Tensor._make(_stack([t._data for t in batch], "tensor"), False, None)
     if isinstance(elem, np.ndarray):
         if elem.dtype.kind in "USO":
             raise TypeError(f"default_collate: cannot batch numpy arrays of dtype {elem.dtype}")

@@ -42,7 +42,7 @@ def _rows(t, idx):
     if isinstance(t, Tensor):
         if t.requires_grad:
             return t[idx]
-        return Tensor._make(t.data[idx], False, None)
+        return Tensor._make(t._data[idx], False, None)
     return t[idx]
 
 

@@ -24,7 +24,7 @@ __all__ = ["Compose", "ToTensor", "Normalize", "RandomCrop", "CenterCrop", "Pad"
 
 def _unwrap(x):
     if isinstance(x, Tensor):
-        return x.data, True
+        return x._data, True
     return np.asarray(x), False
 
 

@@ -39,7 +39,7 @@ def model_state(model, train=False, freeze=True):
 
 def as_array(x, name, caller):
     """A floating-point numpy array from a Tensor or array-like (not copied)."""
-    a = x.data if isinstance(x, Tensor) else np.asarray(x)
+    a = x._data if isinstance(x, Tensor) else np.asarray(x)
     if a.dtype.kind != "f":
         raise TypeError(f"{caller}: {name} must be a floating-point tensor (images scaled to a range "
                         f"such as [0, 1]); got dtype {a.dtype}. Convert it with .float().")
@@ -64,8 +64,8 @@ def resolve_target(target, logits, caller):
     """Class index per sample: None -> the predicted class."""
     n = logits.shape[0]
     if target is None:
-        return logits.data.reshape(n, -1).argmax(1)
-    t = target.data if isinstance(target, Tensor) else np.asarray(target)
+        return logits._data.reshape(n, -1).argmax(1)
+    t = target._data if isinstance(target, Tensor) else np.asarray(target)
     t = np.broadcast_to(t.astype(np.int64), (n,)) if t.ndim == 0 else t.astype(np.int64).reshape(-1)
     if t.shape[0] != n:
         raise ValueError(f"{caller}: target has {t.shape[0]} entries for a batch of {n} inputs; "
@@ -94,5 +94,5 @@ def input_grad(model, x_arr, objective):
     if not s.requires_grad:  # the output does not depend on the input at all
         return np.zeros_like(x_arr), out
     (g,) = _autograd_grad(s, xt, allow_unused=True)
-    g = np.zeros_like(x_arr) if g is None else g.data
+    g = np.zeros_like(x_arr) if g is None else g._data
     return g, out

@@ -46,7 +46,7 @@ def attention_maps(model, *args, **kwargs):
         q = a[0] if len(a) > 0 else kw.get("query")
         k = a[1] if len(a) > 1 else kw.get("key")
         if q is k:
-            w = out[1].data
+            w = out[1]._data
             maps.append(w[None] if w.ndim == 3 else w)
         if not want.pop(id(m), True):
             return out[0], None
@@ -56,11 +56,11 @@ def attention_maps(model, *args, **kwargs):
         mask = a[1] if len(a) > 1 else None
         B, T, _ = x.shape
         H, hd = m.num_heads, m.head_dim
-        q = m.query(x).data.reshape(B, T, H, hd).transpose(0, 2, 1, 3)
-        k = m.key(x).data.reshape(B, T, H, hd).transpose(0, 2, 1, 3)
+        q = m.query(x)._data.reshape(B, T, H, hd).transpose(0, 2, 1, 3)
+        k = m.key(x)._data.reshape(B, T, H, hd).transpose(0, 2, 1, 3)
         s = (q @ k.transpose(0, 1, 3, 2)) * np.float32(1.0 / math.sqrt(hd))
         if mask is not None:
-            s = s + (mask.data if hasattr(mask, "data") else np.asarray(mask))
+            s = s + (mask._data if hasattr(mask, "_data") else np.asarray(mask))
         maps.append(_softmax(s))
 
     for m in model.modules():

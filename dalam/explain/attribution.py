@@ -126,7 +126,7 @@ def integrated_gradients(model, x, target=None, baseline=None, steps=64, method=
         if not return_error:
             return like(attr, x)
         with grad_mode.no_grad():
-            both = logits_of(model(Tensor._make(np.concatenate([xa, ba]), False, None)), caller).data
+            both = logits_of(model(Tensor._make(np.concatenate([xa, ba]), False, None)), caller)._data
     both = both.reshape(2 * n, -1).astype(np.float64)
     fx, fb = both[np.arange(n), t], both[n + np.arange(n), t]
     delta = attr.reshape(n, -1).astype(np.float64).sum(1) - (fx - fb)

@@ -46,8 +46,8 @@ def grad_cam(model, x, target_layer, target=None, relu=True, upsample=True):
             (g,) = _autograd_grad(class_score(out, t), act, allow_unused=True)
     finally:
         handle.remove()
-    a = act.data
-    g = np.zeros_like(a) if g is None else g.data
+    a = act._data
+    g = np.zeros_like(a) if g is None else g._data
     spatial = tuple(range(2, a.ndim))
     weights = g.mean(axis=spatial, keepdims=True)
     cam = (weights * a).sum(1)
@@ -56,5 +56,5 @@ def grad_cam(model, x, target_layer, target=None, relu=True, upsample=True):
     if upsample and cam.ndim == 3 and xa.ndim == 4 and cam.shape[1:] != xa.shape[2:]:
         with grad_mode.no_grad():
             cam = interpolate(Tensor._make(cam[:, None], False, None), size=xa.shape[2:],
-                              mode="bilinear", align_corners=False).data[:, 0]
+                              mode="bilinear", align_corners=False)._data[:, 0]
     return like(cam.astype(xa.dtype, copy=False), x)

@@ -40,14 +40,14 @@ def occlusion(model, x, target=None, window=4, stride=None, baseline=0.0, batch_
     with model_state(model, freeze=False), grad_mode.no_grad():
         out = logits_of(model(Tensor._make(xa, False, None)), caller)
         t = resolve_target(target, out, caller)
-        base = out.data.reshape(n, -1)[np.arange(n), t].astype(np.float64)
+        base = out._data.reshape(n, -1)[np.arange(n), t].astype(np.float64)
         for k in range(0, len(patches), per):
             chunk = patches[k:k + per]
             xb = np.repeat(xa[None], len(chunk), 0)  # (P, N, C, H, W)
             for p, (i, j) in enumerate(chunk):
                 xb[p, :, :, i:i + wh, j:j + ww] = baseline
             o = model(Tensor._make(xb.reshape(-1, c, H, W), False, None))
-            o = logits_of(o, caller).data.reshape(len(chunk), n, -1)
+            o = logits_of(o, caller)._data.reshape(len(chunk), n, -1)
             drop = base[None] - o[:, np.arange(n), t]  # (P, N)
             for p, (i, j) in enumerate(chunk):
                 total[:, i:i + wh, j:j + ww] += drop[p][:, None, None]

@@ -7,7 +7,7 @@ from ..tensor import Tensor
 
 
 def _img(a):
-    a = np.asarray(a.data if isinstance(a, Tensor) else a, np.float64)
+    a = np.asarray(a._data if isinstance(a, Tensor) else a, np.float64)
     while a.ndim > 3 or (a.ndim == 3 and a.shape[0] == 1 and a.shape[-1] not in (3,)):
         a = a[0]  # drop batch / single channel axes
     if a.ndim == 3 and a.shape[0] in (1, 3):
@@ -18,7 +18,7 @@ def _img(a):
 def to_heatmap(attr):
     """A 2-D map in [0, 1] from an attribution of shape (H, W), (C, H, W) or
     (1, C, H, W): magnitude, max over channels, scaled by its maximum."""
-    a = np.asarray(attr.data if isinstance(attr, Tensor) else attr, np.float64)
+    a = np.asarray(attr._data if isinstance(attr, Tensor) else attr, np.float64)
     while a.ndim > 3:
         a = a[0]
     a = np.abs(a)

@@ -58,8 +58,8 @@ def _randomise(module, seed):
         else:
             rng = np.random.default_rng(seed)
             for p in module.parameters(recurse=False):
-                std = float(p.data.std()) or 0.02
-                p.data[...] = rng.normal(0.0, std, p.data.shape).astype(p.data.dtype)
+                std = float(p._data.std()) or 0.02
+                p._data[...] = rng.normal(0.0, std, p._data.shape).astype(p._data.dtype)
     finally:
         backend.set_rng_state(state)
 
@@ -88,7 +88,7 @@ def cascading_randomization(model, x, explain, target=None, abs=True, seed=0, la
 
     def maps(m):
         e = explain(m, xa, t)
-        e = np.asarray(e.data if isinstance(e, Tensor) else e, np.float64)
+        e = np.asarray(e._data if isinstance(e, Tensor) else e, np.float64)
         e = np.abs(e) if abs else e
         if mask is None:
             return list(e.reshape(len(xa), -1))

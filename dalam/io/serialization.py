@@ -43,7 +43,7 @@ def _safetensors_numpy():
 
 
 def _array_of(v):
-    a = v.data if isinstance(v, Tensor) else v
+    a = v._data if isinstance(v, Tensor) else v
     if a.dtype.kind not in "biuf":
         raise TypeError(f"arrays of dtype {a.dtype} cannot be stored in safetensors")
     # (np.ascontiguousarray would turn a 0-d array into 1-d)

@@ -22,8 +22,8 @@ _AVERAGES = ("macro", "micro")
 
 
 def _array(x, what):
-    if hasattr(x, "data") and isinstance(getattr(x, "data"), np.ndarray):
-        return x.data
+    if isinstance(getattr(x, "_data", None), np.ndarray):
+        return x._data
     if hasattr(x, "detach") and hasattr(x, "numpy"):  # a torch tensor, without importing torch
         return x.detach().cpu().numpy()
     try:

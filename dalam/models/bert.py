@@ -61,7 +61,7 @@ class BertEmbeddings(nn.Module):
         if T > self.max_positions:
             raise RuntimeError(f"BertEmbeddings: sequence length {T} exceeds max_position_embeddings "
                                f"({self.max_positions}); truncate the input")
-        ids = input_ids.data
+        ids = input_ids._data
         if ids.size and (ids.min() < 0 or ids.max() >= self.vocab_size):
             bad = int(ids.max()) if ids.max() >= self.vocab_size else int(ids.min())
             raise IndexError(f"BertEmbeddings: token id {bad} is outside the vocabulary [0, {self.vocab_size - 1}]")
@@ -199,7 +199,7 @@ class BertModel(nn.Module):
     def extended_mask(attention_mask, dtype=np.float32):
         """(B, T) 1/0 mask -> additive (B, 1, 1, T): 0 where attended, the
         dtype's minimum where padded (as Hugging Face does)."""
-        m = attention_mask.data if isinstance(attention_mask, Tensor) else np.asarray(attention_mask)
+        m = attention_mask._data if isinstance(attention_mask, Tensor) else np.asarray(attention_mask)
         add = (1.0 - m.astype(dtype))[:, None, None, :] * np.finfo(dtype).min
         return Tensor._make(add.astype(dtype), False, None)
 
@@ -210,7 +210,7 @@ class BertModel(nn.Module):
             raise RuntimeError(f"BertModel: input_ids must be (batch, seq), got shape {tuple(input_ids.shape)}")
         mask = None
         if attention_mask is not None:
-            am = attention_mask.data if isinstance(attention_mask, Tensor) else np.asarray(attention_mask)
+            am = attention_mask._data if isinstance(attention_mask, Tensor) else np.asarray(attention_mask)
             if am.shape != tuple(input_ids.shape):
                 raise RuntimeError(f"BertModel: attention_mask shape {am.shape} must equal input_ids shape "
                                    f"{tuple(input_ids.shape)}")
@@ -348,7 +348,7 @@ class SentenceEmbedder:
             for b in range(0, len(sentences), batch_size):
                 idx = order[b:b + batch_size]
                 ids, mask, types = self.tokenize([sentences[i] for i in idx])
-                out.append(self.forward(ids, mask, types).data)
+                out.append(self.forward(ids, mask, types)._data)
         self.model.train(was)
         emb = np.concatenate(out, 0) if out else np.zeros((0, self.model.config.hidden_size), np.float32)
         res = np.empty_like(emb)

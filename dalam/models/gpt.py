@@ -57,8 +57,8 @@ class CausalSelfAttention(nn.Module):
         else:
             past = cache.get("k")
             if past is not None:
-                k = Tensor._make(xp.concatenate([past.data, k.data], axis=2), False, None)
-                v = Tensor._make(xp.concatenate([cache["v"].data, v.data], axis=2), False, None)
+                k = Tensor._make(xp.concatenate([past._data, k._data], axis=2), False, None)
+                v = Tensor._make(xp.concatenate([cache["v"]._data, v._data], axis=2), False, None)
             cache["k"], cache["v"] = k, v
             Tp = k.shape[2] - T
             mask = None
@@ -175,9 +175,9 @@ class GPT(nn.Module):
             raise RuntimeError(
                 f"GPT: sequence of length {pos_offset + T} is longer than the context "
                 f"(block_size={cfg.block_size}); crop the input to the last {cfg.block_size} tokens")
-        if idx.numel() and (int(idx.data.min()) < 0 or int(idx.data.max()) >= cfg.vocab_size):
+        if idx.numel() and (int(idx._data.min()) < 0 or int(idx._data.max()) >= cfg.vocab_size):
             raise IndexError(
-                f"GPT: token id {int(idx.data.max()) if int(idx.data.max()) >= cfg.vocab_size else int(idx.data.min())} "
+                f"GPT: token id {int(idx._data.max()) if int(idx._data.max()) >= cfg.vocab_size else int(idx._data.min())} "
                 f"is outside the vocabulary [0, {cfg.vocab_size - 1}]")
         pos = Tensor._make(np.arange(pos_offset, pos_offset + T, dtype=np.int64), False, None)
         x = self.transformer.drop(self.transformer.wte(idx) + self.transformer.wpe(pos))
@@ -197,7 +197,7 @@ class GPT(nn.Module):
         was_training = self.training
         self.eval()
         idx = idx if isinstance(idx, Tensor) else Tensor(np.asarray(idx, np.int64))
-        out = idx.data.copy()
+        out = idx._data.copy()
         bs = self.config.block_size
         caches, start = None, 0
         with no_grad():
@@ -214,7 +214,7 @@ class GPT(nn.Module):
                 else:
                     # past the context, absolute positions shift every step: no cache to reuse
                     logits, _ = self(Tensor._make(out[:, -bs:], False, None))
-                nxt = sample_next(logits.data[:, -1, :], temperature=temperature, top_k=top_k,
+                nxt = sample_next(logits._data[:, -1, :], temperature=temperature, top_k=top_k,
                                   top_p=top_p, greedy=greedy, generator=generator)
                 out = np.concatenate([out, nxt[:, None]], axis=1)
         self.train(was_training)

@@ -29,7 +29,7 @@ def dropout(input, p=0.5, training=True, inplace=False):
     _check_p(p, "dropout")
     if not training or p == 0.0:
         return input
-    dt = input.data.dtype
+    dt = input._data.dtype
     if p == 1.0:
         mask = np.zeros(input.shape, dt)
     else:
@@ -64,7 +64,7 @@ def _channel_dropout(input, p, training, inplace, nsp, name):
                            f"shape {tuple(input.shape)}")
     if not training or p == 0.0:
         return input
-    dt = input.data.dtype
+    dt = input._data.dtype
     mshape = input.shape[:input.ndim - nsp] + (1,) * nsp
     if p == 1.0:
         mask = np.zeros(mshape, dt)

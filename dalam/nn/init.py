@@ -22,7 +22,7 @@ def _fill(tensor, values):
     """Write ``values`` into the tensor's array (keeps its dtype), bump its version."""
     if not isinstance(tensor, Tensor):
         raise TypeError(f"nn.init: expected a dalam Tensor, got {type(tensor).__name__}")
-    tensor.data[...] = values
+    tensor._data[...] = values
     tensor._vc[0] += 1
     return tensor
 

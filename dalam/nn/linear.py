@@ -55,7 +55,7 @@ class Linear(Module):
     def forward(self, input):
         w = self._parameters["weight"]
         try:
-            ok = input.data.shape[-1] == w.data.shape[1] and input.data.dtype == w.data.dtype
+            ok = input._data.shape[-1] == w._data.shape[1] and input._data.dtype == w._data.dtype
         except (AttributeError, IndexError):
             ok = False
         if not ok:

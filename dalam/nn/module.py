@@ -138,11 +138,11 @@ class _BackwardHookState:
         self.grad_output = gs
         if not self.inputs_tracked:  # no input needs a gradient: call the hooks now
             self._call_hooks((None,) * self.n_in)
-        return tuple(None if g is None else g.data for g in gs)
+        return tuple(None if g is None else g._data for g in gs)
 
     def _input_grads(self, gs):
         gin = self._call_hooks(tuple(_wrap_grad(g) for g in gs))
-        return tuple(None if g is None else (g.data if isinstance(g, Tensor) else g) for g in gin)
+        return tuple(None if g is None else (g._data if isinstance(g, Tensor) else g) for g in gin)
 
     def _call_hooks(self, grad_input):
         for hook in list(self.module._backward_hooks.values()):
@@ -173,7 +173,7 @@ def _shape(a):
 def _as_array(v):
     """A state_dict value (dalam Tensor, numpy array, torch tensor...) as an array."""
     if isinstance(v, Tensor):
-        return v.data
+        return v._data
     if isinstance(v, np.ndarray):
         return v
     if hasattr(v, "detach") and hasattr(v, "numpy"):  # a torch tensor, without importing torch
@@ -341,7 +341,7 @@ class Module:
             raise TypeError(f"cannot assign '{type(tensor).__name__}' object to buffer '{name}' "
                             "(dalam.Tensor or None required)")
         if isinstance(tensor, Buffer):
-            tensor = Tensor._make(tensor.data, tensor.requires_grad, None, 0, tensor._vc)
+            tensor = Tensor._make(tensor._data, tensor.requires_grad, None, 0, tensor._vc)
         self._buffers[name] = tensor
         if persistent:
             self._non_persistent_buffers_set.discard(name)
@@ -550,7 +550,7 @@ class Module:
             else:
                 p.grad.grad_fn = None
                 p.grad.requires_grad = False
-                p.grad.data[...] = 0
+                p.grad._data[...] = 0
 
     def apply(self, fn):
         """Call ``fn`` on every submodule (children first) and then on self,
@@ -567,18 +567,18 @@ class Module:
             for p in m._parameters.values():
                 if p is None:
                     continue
-                new = fn(p.data)
-                if new is not p.data:
-                    p.data = new
+                new = fn(p._data)
+                if new is not p._data:
+                    p._data = new
                     p._vc[0] += 1
                     if p.grad is not None:
-                        p.grad.data = fn(p.grad.data)
+                        p.grad._data = fn(p.grad._data)
             if buffers_too:
                 for k, b in m._buffers.items():
                     if b is not None:
-                        new = fn(b.data)
-                        if new is not b.data:
-                            b.data = new
+                        new = fn(b._data)
+                        if new is not b._data:
+                            b._data = new
                             b._vc[0] += 1
         return self
 
@@ -667,20 +667,20 @@ class Module:
                 missing_keys.append(key)
                 continue
             src = _as_array(state_dict[key])
-            if _shape(src) != t.data.shape:
+            if _shape(src) != t._data.shape:
                 error_msgs.append(
                     f"size mismatch for {key}: copying a param with shape {_shape(src)} from "
-                    f"checkpoint, the shape in current model is {t.data.shape}.")
+                    f"checkpoint, the shape in current model is {t._data.shape}.")
                 continue
             try:
                 src = np.asarray(src)
-                if t.data.dtype.kind in "fc" or src.dtype.kind not in "fc":
-                    t.data[...] = src.astype(t.data.dtype, copy=False)
+                if t._data.dtype.kind in "fc" or src.dtype.kind not in "fc":
+                    t._data[...] = src.astype(t._data.dtype, copy=False)
                 else:
-                    t.data[...] = src
+                    t._data[...] = src
             except (ValueError, TypeError) as e:
                 error_msgs.append(f'While copying the parameter named "{key}", whose shape in '
-                                  f"the model is {t.data.shape} and whose shape in the "
+                                  f"the model is {t._data.shape} and whose shape in the "
                                   f"checkpoint is {_shape(src)}, an exception occurred: {e}")
                 continue
             t._vc[0] += 1

@@ -17,7 +17,7 @@ def _array_of(data):
     if data is None:
         return np.empty((0,), backend.get_default_dtype())
     if isinstance(data, Tensor):
-        return data.data
+        return data._data
     if isinstance(data, np.ndarray):
         return data
     return _to_array(data)
@@ -48,7 +48,7 @@ class Parameter(Tensor):
     def __deepcopy__(self, memo):
         if id(self) in memo:
             return memo[id(self)]
-        p = type(self)(self.data.copy(), self.requires_grad)
+        p = type(self)(self._data.copy(), self.requires_grad)
         if self.grad is not None:
             p.grad = copy.deepcopy(self.grad, memo)
         memo[id(self)] = p
@@ -56,7 +56,7 @@ class Parameter(Tensor):
 
     def __reduce_ex__(self, proto):
         # copy.copy / copy.deepcopy fallbacks; dalam never pickles model files
-        return (Parameter, (self.data, self.requires_grad))
+        return (Parameter, (self._data, self.requires_grad))
 
 
 class Buffer(Tensor):

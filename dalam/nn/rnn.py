@@ -82,7 +82,7 @@ class RNNBase(Module):
         k = 1.0 / math.sqrt(self.hidden_size)
         with grad_mode.no_grad():
             for p in self.parameters():
-                p.data[...] = backend.rng().uniform(-k, k, p.shape)
+                p._data[...] = backend.rng().uniform(-k, k, p.shape)
 
     def flatten_parameters(self):
         """No-op (PyTorch compacts cuDNN weights here)."""
@@ -153,7 +153,7 @@ class RNNBase(Module):
         lengths = None
         if packed:
             x, ln = pad_packed_sequence(input)
-            lengths = ln.data
+            lengths = ln._data
             batched = True
         else:
             x = input
@@ -281,7 +281,7 @@ class RNNCellBase(Module):
         k = 1.0 / math.sqrt(self.hidden_size)
         with grad_mode.no_grad():
             for p in self.parameters():
-                p.data[...] = backend.rng().uniform(-k, k, p.shape)
+                p._data[...] = backend.rng().uniform(-k, k, p.shape)
 
     def extra_repr(self):
         s = f"{self.input_size}, {self.hidden_size}"

@@ -38,17 +38,17 @@ class Embedding(Module):
             if shape != (num_embeddings, embedding_dim):
                 raise ValueError(f"Embedding: _weight has shape {shape}, expected "
                                  f"({num_embeddings}, {embedding_dim})")
-            self.weight = Parameter(_weight.data if hasattr(_weight, "data") else _weight,
+            self.weight = Parameter(_weight._data if hasattr(_weight, "_data") else _weight,
                                     requires_grad=not _freeze)
 
     def reset_parameters(self):
         with grad_mode.no_grad():
-            self.weight.data[...] = backend.rng().standard_normal(self.weight.shape)
+            self.weight._data[...] = backend.rng().standard_normal(self.weight.shape)
         self._fill_padding_idx_with_zero()
 
     def _fill_padding_idx_with_zero(self):
         if self.padding_idx is not None:
-            self.weight.data[self.padding_idx] = 0
+            self.weight._data[self.padding_idx] = 0
 
     def forward(self, input):
         try:

@@ -29,7 +29,7 @@ from . import functional as F
 
 def _to_additive(mask, dtype):
     """A PyTorch-style mask (bool True = blocked, or float) as a float array to add."""
-    m = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
+    m = mask._data if isinstance(mask, Tensor) else np.asarray(mask)
     if m.dtype == np.bool_:
         return np.where(m, dtype.type(-np.inf), dtype.type(0))
     return m.astype(dtype, copy=False)

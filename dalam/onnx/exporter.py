@@ -121,7 +121,7 @@ def _pname(path, leaf):
 
 
 def _np(t):
-    return t.data if isinstance(t, Tensor) else np.asarray(t)
+    return t._data if isinstance(t, Tensor) else np.asarray(t)
 
 
 def _scalar(value, dtype):
@@ -610,7 +610,7 @@ def export(model, example_input, path=None, input_names=None, output_names=None,
     flat = _flatten_outputs(names, values)
     ref_flat = _flatten_outputs(names, ref)
     for (_, v), (_, r) in zip(flat, ref_flat):
-        if tuple(v.shape) != tuple(r.shape) or not np.allclose(v.data, r.data, rtol=1e-4, atol=1e-5):
+        if tuple(v.shape) != tuple(r.shape) or not np.allclose(v._data, r._data, rtol=1e-4, atol=1e-5):
             raise RuntimeError(f"dalam.onnx.export: {type(model).__name__}.forward does not compute what its "
                                "submodules do in order; register a converter for it "
                                "(dalam.onnx.register_converter)")

@@ -49,7 +49,7 @@ def _const(a):
 
 
 def _ints(v):
-    return [int(i) for i in np.asarray(v.data if isinstance(v, Tensor) else v).reshape(-1)]
+    return [int(i) for i in np.asarray(v._data if isinstance(v, Tensor) else v).reshape(-1)]
 
 
 def _pads(attrs, n):
@@ -131,7 +131,7 @@ class GraphModule(nn.Module):
             b = B[d] if B is not None else np.zeros(2 * G, W.dtype)
             for pname, arr in ((f"weight_ih{sfx}", W[d]), (f"weight_hh{sfx}", R[d]),
                                (f"bias_ih{sfx}", b[:G]), (f"bias_hh{sfx}", b[G:])):
-                getattr(mod, pname).data[...] = _unorder(arr, op, H)
+                getattr(mod, pname)._data[...] = _unorder(arr, op, H)
         self.rnns[key] = mod
         return key
 
@@ -178,7 +178,7 @@ class GraphModule(nn.Module):
 
 
 def _scalar(v):
-    return float(np.asarray(v.data if isinstance(v, Tensor) else v).reshape(()))
+    return float(np.asarray(v._data if isinstance(v, Tensor) else v).reshape(()))
 
 
 def _gemm(a, at):
@@ -248,7 +248,7 @@ def _unsqueeze(a, at):
 def _gather(a, at):
     data, idx = a[0], a[1]
     axis = at.get("axis", 0) % data.ndim
-    ii = idx.data.astype(np.int64)
+    ii = idx._data.astype(np.int64)
     flat = _const(ii.reshape(-1) % data.shape[axis])
     out = data.index_select(axis, flat)
     return out.reshape(*(data.shape[:axis] + ii.shape + data.shape[axis + 1:]))

@@ -67,7 +67,7 @@ def _import_chain(proto):
     pending_matmul = None  # (module, output name) waiting for a bias Add
 
     def param(arr):
-        return nn.Parameter(Tensor(np.array(arr)).data)
+        return nn.Parameter(Tensor(np.array(arr))._data)
 
     for node in graph.node:
         a = _attrs(node, helper)
@@ -131,8 +131,8 @@ def _import_chain(proto):
             scale, bias, mean, var = w
             m = (nn.BatchNorm2d if rank == 4 else nn.BatchNorm1d)(len(scale), eps=_f(a.get("epsilon", 1e-5)))
             m.weight, m.bias = param(scale), param(bias)
-            m.running_mean.data[...] = mean
-            m.running_var.data[...] = var
+            m.running_mean._data[...] = mean
+            m.running_var._data[...] = var
         elif op == "Flatten":
             if a.get("axis", 1) != 1:
                 raise _NotAChain("dalam.onnx.load: only Flatten(axis=1) is supported")

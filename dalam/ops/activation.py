@@ -458,13 +458,13 @@ def log_softmax(input, dim=None, dtype=None):
 def _cmp(np_fn, name):
     def f(self, other):
         if isinstance(other, (Tensor, np.ndarray)):
-            o = other.data if isinstance(other, Tensor) else other
+            o = other._data if isinstance(other, Tensor) else other
         elif isinstance(other, (int, float, bool, np.generic)):
             o = other
         else:
             return NotImplemented
         try:
-            return Tensor._make(np.asarray(np_fn(self.data, o)), False, None)
+            return Tensor._make(np.asarray(np_fn(self._data, o)), False, None)
         except ValueError:
             raise RuntimeError(
                 f"{name}: shapes {tuple(self.shape)} and {tuple(np.shape(o))} cannot be broadcast together")
@@ -483,22 +483,22 @@ Tensor.le, Tensor.gt, Tensor.ge = Tensor.__le__, Tensor.__gt__, Tensor.__ge__
 Tensor.__and__ = _cmp(xp.bitwise_and, "and")
 Tensor.__or__ = _cmp(xp.bitwise_or, "or")
 Tensor.__xor__ = _cmp(xp.bitwise_xor, "xor")
-Tensor.__invert__ = lambda self: Tensor._make(xp.invert(self.data), False, None)
+Tensor.__invert__ = lambda self: Tensor._make(xp.invert(self._data), False, None)
 Tensor.logical_and = _cmp(xp.logical_and, "logical_and")
 Tensor.logical_or = _cmp(xp.logical_or, "logical_or")
 eq, ne, lt, le, gt, ge = Tensor.eq, Tensor.ne, Tensor.lt, Tensor.le, Tensor.gt, Tensor.ge
 
 
 def equal(a, b):
-    return a.shape == b.shape and bool(np.array_equal(a.data, b.data))
+    return a.shape == b.shape and bool(np.array_equal(a._data, b._data))
 
 
 def allclose(a, b, rtol=1e-5, atol=1e-8, equal_nan=False):
-    return bool(np.allclose(a.data, b.data if isinstance(b, Tensor) else b, rtol, atol, equal_nan))
+    return bool(np.allclose(a._data, b._data if isinstance(b, Tensor) else b, rtol, atol, equal_nan))
 
 
 def isclose(a, b, rtol=1e-5, atol=1e-8, equal_nan=False):
-    return Tensor._make(np.isclose(a.data, b.data if isinstance(b, Tensor) else b, rtol, atol, equal_nan), False, None)
+    return Tensor._make(np.isclose(a._data, b._data if isinstance(b, Tensor) else b, rtol, atol, equal_nan), False, None)
 
 
 Tensor.allclose = allclose

@@ -23,32 +23,32 @@ def _scalar(x):
 def _promote(a, b):
     """Return (a, b) ready for a binary op: Tensors, or a Python scalar for b."""
     if isinstance(b, Tensor):
-        da, db = a.data.dtype, b.data.dtype
+        da, db = a._data.dtype, b._data.dtype
         if da == db:
             return a, b
         ka, kb = da.kind, db.kind
         if ka == "f" and kb == "f":
             # a 0-dim tensor does not decide the dtype of a bigger one (PyTorch rule)
-            if a.data.ndim == 0 and b.data.ndim > 0:
+            if a._data.ndim == 0 and b._data.ndim > 0:
                 return cast(a, db), b
-            if b.data.ndim == 0 and a.data.ndim > 0:
+            if b._data.ndim == 0 and a._data.ndim > 0:
                 return a, cast(b, da)
             return a, b  # numpy promotes float32+float64 -> float64; grads cast back
         if ka == "f":
-            return a, Tensor._make(b.data.astype(da), False, None)
+            return a, Tensor._make(b._data.astype(da), False, None)
         if kb == "f":
-            return Tensor._make(a.data.astype(db), False, None), b
+            return Tensor._make(a._data.astype(db), False, None), b
         return a, b
     if isinstance(b, np.ndarray):
         return _promote(a, Tensor._make(b, False, None))
     b = _scalar(b)
-    k = a.data.dtype.kind
+    k = a._data.dtype.kind
     if type(b) is float:
         if k != "f":
-            a = Tensor._make(a.data.astype(default_float()), False, None)
+            a = Tensor._make(a._data.astype(default_float()), False, None)
     elif type(b) is int:
         if k == "b":
-            a = Tensor._make(a.data.astype(np.int64), False, None)
+            a = Tensor._make(a._data.astype(np.int64), False, None)
     elif type(b) is bool:
         pass
     elif isinstance(b, (list, tuple)):
@@ -174,7 +174,7 @@ def _apply_bin(cls, op, a, b):
 
 def add(input, other, alpha=1):
     if alpha == 1 and isinstance(other, Tensor):  # fast path: same dtype and shape
-        da, db = input.data, other.data
+        da, db = input._data, other._data
         if (da.dtype is db.dtype or da.dtype == db.dtype) and da.shape == db.shape:
             return Add.apply(input, other)
     a, b = _promote(input, other)
@@ -185,7 +185,7 @@ def add(input, other, alpha=1):
 
 def sub(input, other, alpha=1):
     if alpha == 1 and isinstance(other, Tensor):  # fast path: same dtype and shape
-        da, db = input.data, other.data
+        da, db = input._data, other._data
         if (da.dtype is db.dtype or da.dtype == db.dtype) and da.shape == db.shape:
             return Sub.apply(input, other)
     a, b = _promote(input, other)
@@ -196,7 +196,7 @@ def sub(input, other, alpha=1):
 
 def mul(input, other):
     if isinstance(other, Tensor):  # fast path: same dtype and shape
-        da, db = input.data, other.data
+        da, db = input._data, other._data
         if (da.dtype is db.dtype or da.dtype == db.dtype) and da.shape == db.shape:
             return Mul.apply(input, other)
     a, b = _promote(input, other)
@@ -207,11 +207,11 @@ def div(input, other, rounding_mode=None):
     if rounding_mode is not None:
         return _floor_trunc_div(input, other, rounding_mode)
     a, b = _promote(input, other)
-    if a.data.dtype.kind != "f":
-        a = Tensor._make(a.data.astype(default_float()), False, None)
+    if a._data.dtype.kind != "f":
+        a = Tensor._make(a._data.astype(default_float()), False, None)
     if isinstance(b, Tensor):
-        if b.data.dtype.kind != "f":
-            b = Tensor._make(b.data.astype(a.data.dtype), False, None)
+        if b._data.dtype.kind != "f":
+            b = Tensor._make(b._data.astype(a._data.dtype), False, None)
     elif type(b) is not float:
         b = float(b)
     return _apply_bin(Div, "div", a, b)
@@ -225,14 +225,14 @@ def pow(input, exponent):
     a, b = _promote(input, exponent)
     if isinstance(b, Tensor):
         _bcast_check("pow", a, b)
-        if a.data.dtype.kind in "iu" and b.data.dtype.kind in "iu" and (b.data < 0).any():
+        if a._data.dtype.kind in "iu" and b._data.dtype.kind in "iu" and (b._data < 0).any():
             raise RuntimeError("pow: integers to negative integer powers are not allowed")
     return Pow.apply(a, b)
 
 
 def _floor_trunc_div(a, b, mode):
-    a_ = a.data
-    b_ = b.data if isinstance(b, Tensor) else _scalar(b)
+    a_ = a._data
+    b_ = b._data if isinstance(b, Tensor) else _scalar(b)
     if mode == "floor":
         r = xp.floor_divide(a_, b_)
     elif mode == "trunc":
@@ -253,15 +253,15 @@ def _rsub(self, other):
 
 def _rdiv(self, other):
     a, b = _promote(self, other)
-    if a.data.dtype.kind != "f":
-        a = Tensor._make(a.data.astype(default_float()), False, None)
+    if a._data.dtype.kind != "f":
+        a = Tensor._make(a._data.astype(default_float()), False, None)
     if isinstance(b, Tensor):
         return div(b, a)
     return Div.apply(_const_like(b, a), a)
 
 
 def _const_like(x, like):
-    return Tensor._make(np.asarray(x, like.data.dtype), False, None)
+    return Tensor._make(np.asarray(x, like._data.dtype), False, None)
 
 
 Tensor.__add__ = add
@@ -281,8 +281,8 @@ Tensor.subtract, Tensor.multiply, Tensor.divide, Tensor.true_divide = sub, mul, 
 
 
 def remainder(input, other):
-    b = other.data if isinstance(other, Tensor) else _scalar(other)
-    return Tensor._make(xp.mod(input.data, b), False, None)
+    b = other._data if isinstance(other, Tensor) else _scalar(other)
+    return Tensor._make(xp.mod(input._data, b), False, None)
 
 
 Tensor.remainder = remainder
@@ -307,8 +307,8 @@ Tensor.__itruediv__ = Tensor.div_
 # ----------------------------------------------------------------- unary ops
 def _float_in(x):
     """Unary float ops on int/bool tensors compute in the default float dtype."""
-    if x.data.dtype.kind not in "fc":
-        return Tensor._make(x.data.astype(default_float()), False, None)
+    if x._data.dtype.kind not in "fc":
+        return Tensor._make(x._data.astype(default_float()), False, None)
     return x
 
 
@@ -457,10 +457,10 @@ class Clone(Function):
 
 def cast(x, dtype):
     dtype = np.dtype(dtype)
-    if x.data.dtype == dtype:
+    if x._data.dtype == dtype:
         return x
     if x.requires_grad and dtype.kind not in "fc":
-        return Tensor._make(x.data.astype(dtype), False, None)
+        return Tensor._make(x._data.astype(dtype), False, None)
     return Cast.apply(x, dtype=dtype)
 
 
@@ -501,8 +501,8 @@ def rsqrt(x):
 
 @method("abs", "__abs__")
 def abs(x):
-    if x.data.dtype.kind not in "fc":
-        return Tensor._make(xp.abs(x.data), False, None)
+    if x._data.dtype.kind not in "fc":
+        return Tensor._make(xp.abs(x._data), False, None)
     return Abs.apply(x)
 
 
@@ -539,9 +539,9 @@ def sign(x):
 
 def _nograd(np_fn, name):
     def f(x):
-        if x.requires_grad and x.data.dtype.kind == "f" and name in _PIECEWISE:
+        if x.requires_grad and x._data.dtype.kind == "f" and name in _PIECEWISE:
             return Piecewise.apply(x, np_fn=np_fn)
-        return Tensor._make(np_fn(x.data), False, None)
+        return Tensor._make(np_fn(x._data), False, None)
     f.__name__ = name
     setattr(Tensor, name, f)
     return f

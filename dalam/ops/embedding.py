@@ -46,7 +46,7 @@ class EmbeddingFn(Function):
 
 def check_indices(idx, num_embeddings, where="embedding"):
     """Integer dtype and range check with a message that names the layer."""
-    a = idx.data if isinstance(idx, Tensor) else np.asarray(idx)
+    a = idx._data if isinstance(idx, Tensor) else np.asarray(idx)
     if a.dtype.kind not in "iu":
         raise TypeError(f"{where}: expected integer token ids (int64), got {a.dtype} input of shape "
                         f"{tuple(a.shape)}; convert with .long()")
@@ -62,7 +62,7 @@ def check_indices(idx, num_embeddings, where="embedding"):
 def renorm_rows_(weight, idx, max_norm, norm_type=2.0):
     """In place (no graph): rows of ``weight`` used by ``idx`` whose norm exceeds
     ``max_norm`` are rescaled to norm ``max_norm`` (PyTorch's embedding_renorm_)."""
-    w = weight.data
+    w = weight._data
     rows = xp.unique(idx.reshape(-1))
     sub = w[rows]
     norms = xp.linalg.norm(sub, ord=norm_type, axis=1) if sub.ndim == 2 else xp.abs(sub)

@@ -19,7 +19,7 @@ def _convert_index(idx, shape=None):
     basic = True
     for i in idx:
         if isinstance(i, Tensor):
-            i = i.data
+            i = i._data
             if i.dtype.kind == "f":
                 raise IndexError(
                     f"tensors used as indices must be long, int or bool tensors; got {i.dtype}")
@@ -130,7 +130,7 @@ def _setitem(self, idx, value):
         self._inplace_result(SetItem.apply(self, vt, index=index), "__setitem__")
         return
     self._check_inplace("__setitem__")
-    self.data[index] = vt.data if vt is not None else value
+    self._data[index] = vt._data if vt is not None else value
     self._bump()
 
 
@@ -178,7 +178,7 @@ def gather(input, dim, index):
             f"gather: index tensor must have the same number of dimensions as input "
             f"({index.ndim} vs {input.ndim})")
     n = input.shape[axis]
-    if index.numel() and (index.data.min() < -n or index.data.max() >= n):
+    if index.numel() and (index._data.min() < -n or index._data.max() >= n):
         raise IndexError(f"gather: index out of range for dimension {dim} of size {n}")
     for d in range(input.ndim):
         if d != axis and index.shape[d] > input.shape[d]:
@@ -188,7 +188,7 @@ def gather(input, dim, index):
     if any(index.shape[d] != input.shape[d] for d in range(input.ndim) if d != axis):
         sl = tuple(slice(0, index.shape[d]) if d != axis else slice(None) for d in range(input.ndim))
         x = input[sl]
-    return Gather.apply(x, index=index.data, axis=axis)
+    return Gather.apply(x, index=index._data, axis=axis)
 
 
 class ScatterAdd(Function):
@@ -223,9 +223,9 @@ def scatter_add(input, dim, index, src):
     index = _check_index_tensor(index, "scatter_add")
     axis = norm_dim(dim, input.ndim, "scatter_add")
     n = input.shape[axis]
-    if index.numel() and (index.data.min() < -n or index.data.max() >= n):
+    if index.numel() and (index._data.min() < -n or index._data.max() >= n):
         raise IndexError(f"scatter_add: index out of range for dimension {dim} of size {n}")
-    return ScatterAdd.apply(input, src, index=index.data, axis=axis)
+    return ScatterAdd.apply(input, src, index=index._data, axis=axis)
 
 
 class Scatter(Function):
@@ -257,7 +257,7 @@ def scatter(input, dim, index, src=None, value=None):
         src = value
     if not isinstance(src, Tensor):
         src = float(src) if input.dtype.kind == "f" else src
-    return Scatter.apply(input, src, index=index.data, axis=axis)
+    return Scatter.apply(input, src, index=index._data, axis=axis)
 
 
 @method("index_select")
@@ -267,9 +267,9 @@ def index_select(input, dim, index):
         raise IndexError("index_select: index must be 1-D")
     axis = norm_dim(dim, input.ndim, "index_select")
     n = input.shape[axis]
-    if index.numel() and (index.data.min() < -n or index.data.max() >= n):
+    if index.numel() and (index._data.min() < -n or index._data.max() >= n):
         raise IndexError(f"index_select: index out of range for dimension {dim} of size {n}")
-    sl = (slice(None),) * axis + (index.data.reshape(-1),)
+    sl = (slice(None),) * axis + (index._data.reshape(-1),)
     return GetItem.apply(input, index=sl, basic=False)
 
 
@@ -289,7 +289,7 @@ class MaskedFill(Function):
 
 @method("masked_fill")
 def masked_fill(input, mask, value):
-    m = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
+    m = mask._data if isinstance(mask, Tensor) else np.asarray(mask)
     if m.dtype != np.bool_:
         raise RuntimeError(f"masked_fill: expected a bool mask, got {m.dtype}")
     try:
@@ -313,7 +313,7 @@ Tensor.masked_fill_ = _masked_fill_
 
 @method("masked_select")
 def masked_select(input, mask):
-    m = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
+    m = mask._data if isinstance(mask, Tensor) else np.asarray(mask)
     m = np.broadcast_to(m, input.shape)
     return input[Tensor._make(m, False, None)]
 
@@ -342,7 +342,7 @@ class Where(Function):
 
 
 def where(condition, input=None, other=None):
-    c = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
+    c = condition._data if isinstance(condition, Tensor) else np.asarray(condition)
     if input is None and other is None:
         return tuple(Tensor._make(i.astype(np.int64), False, None) for i in np.nonzero(c))
     from .elementwise import _promote
@@ -372,7 +372,7 @@ Tensor.where = lambda self, condition, other: where(condition, self, other)
 
 @method("nonzero")
 def nonzero(input, as_tuple=False):
-    nz = np.nonzero(input.data)
+    nz = np.nonzero(input._data)
     if as_tuple:
         return tuple(Tensor._make(i.astype(np.int64), False, None) for i in nz)
     return Tensor._make(np.stack(nz, axis=1).astype(np.int64), False, None)
@@ -381,7 +381,7 @@ def nonzero(input, as_tuple=False):
 def one_hot(tensor, num_classes=-1):
     if tensor.dtype.kind not in "iu":
         raise RuntimeError(f"one_hot: expected an integer (int64) tensor of class indices, got {tensor.dtype}")
-    d = tensor.data
+    d = tensor._data
     if num_classes == -1:
         num_classes = int(d.max()) + 1 if d.size else 0
     if d.size and (d.min() < 0 or d.max() >= num_classes):

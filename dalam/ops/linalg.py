@@ -99,7 +99,7 @@ def _same_float(a, b, op):
 @method("matmul", "__matmul__")
 def matmul(input, other):
     if isinstance(other, Tensor):
-        a, b = input.data, other.data
+        a, b = input._data, other._data
         if (a.ndim == 2 and b.ndim == 2 and a.shape[1] == b.shape[0]
                 and (a.dtype is b.dtype or a.dtype == b.dtype)):
             return MatMul.apply(input, other)  # the common case, checked cheaply

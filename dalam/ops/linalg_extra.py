@@ -578,7 +578,7 @@ def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=F
 def new_tensor(self, data, *, dtype=None, device=None, requires_grad=False):
     """A copy of ``data`` with this tensor's dtype (unless ``dtype`` is given)."""
     if isinstance(data, Tensor):
-        data = data.data
+        data = data._data
     return _made(np.array(data, _new_dt(self, dtype)), requires_grad)
 
 

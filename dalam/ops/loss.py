@@ -48,7 +48,7 @@ def _tensor(x, op, what):
 
 
 def _float_input(x, op):
-    if x.data.dtype.kind != "f":
+    if x._data.dtype.kind != "f":
         raise RuntimeError(f"{op}: expected a floating point input, got {x.dtype}; convert it "
                            "with .float()")
     return x
@@ -58,7 +58,7 @@ def _arr(w, dt):
     """An optional weight (Tensor/array) as an array in dtype ``dt``."""
     if w is None:
         return None
-    a = w.data if isinstance(w, Tensor) else np.asarray(w)
+    a = w._data if isinstance(w, Tensor) else np.asarray(w)
     return a.astype(dt, copy=False)
 
 
@@ -270,7 +270,7 @@ def _class_target_checks(input, target, weight, ignore_index, op):
                          f"(N, C, d1, ...)), got a scalar")
     c = shp[0] if input.ndim == 1 else shp[1]
     want = () if input.ndim == 1 else (shp[0],) + shp[2:]
-    t = target.data
+    t = target._data
     if tuple(t.shape) != want:
         raise ValueError(
             f"{op}: expected target of shape {want} (class indices for input of shape {shp}), "
@@ -292,10 +292,10 @@ def _class_target_checks(input, target, weight, ignore_index, op):
                 f"out of range for {c} classes (valid: 0..{c - 1}, or ignore_index="
                 f"{ignore_index}); {int(bad.sum())} target(s) out of range. Check the labels "
                 "or the model's number of outputs.")
-    if weight is not None and tuple(np.shape(weight.data if isinstance(weight, Tensor) else
+    if weight is not None and tuple(np.shape(weight._data if isinstance(weight, Tensor) else
                                              weight)) != (c,):
         raise RuntimeError(f"{op}: weight must be a 1-D tensor of size {c} (one per class), got "
-                           f"shape {tuple(np.shape(weight.data if isinstance(weight, Tensor) else weight))}")
+                           f"shape {tuple(np.shape(weight._data if isinstance(weight, Tensor) else weight))}")
     return t, c
 
 
@@ -311,13 +311,13 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"{op}: label_smoothing must be between 0.0 and 1.0, got "
                          f"{label_smoothing}")
-    dt = input.data.dtype
-    if target.data.dtype.kind == "f" and tuple(target.shape) == tuple(input.shape):
+    dt = input._data.dtype
+    if target._data.dtype.kind == "f" and tuple(target.shape) == tuple(input.shape):
         c = input.shape[0] if input.ndim == 1 else input.shape[1]
         if weight is not None and tuple(np.shape(_arr(weight, dt))) != (c,):
             raise RuntimeError(f"{op}: weight must be a 1-D tensor of size {c}, got shape "
                                f"{tuple(np.shape(_arr(weight, dt)))}")
-        if target.data.dtype != dt:
+        if target._data.dtype != dt:
             target = target.to(dt)
         return SoftTargetCE.apply(input, target, _arr(weight, dt), reduction=reduction,
                                   smoothing=float(label_smoothing))
@@ -336,7 +336,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     input = _float_input(_tensor(input, op, "input"), op)
     target = _tensor(target, op, "target")
     t, _ = _class_target_checks(input, target, weight, ignore_index, op)
-    return ClassNLL.apply(input, t, _arr(weight, input.data.dtype), ignore_index=ignore_index,
+    return ClassNLL.apply(input, t, _arr(weight, input._data.dtype), ignore_index=ignore_index,
                           reduction=reduction, smoothing=0.0, logits=False)
 
 
@@ -394,7 +394,7 @@ class L1(_Pointwise):
         return xp.abs(x - y)
 
     def dgrad(self, d):
-        return Tensor._make(xp.sign(d.data), False, None)
+        return Tensor._make(xp.sign(d._data), False, None)
 
     def grads(self, x, y, g, need):
         gd = xp.sign(x - y) * g
@@ -426,7 +426,7 @@ class SmoothL1(_Pointwise):
 
     def dgrad(self, d, beta):
         if beta == 0:
-            return Tensor._make(xp.sign(d.data), False, None)
+            return Tensor._make(xp.sign(d._data), False, None)
         return (d / beta).clamp(-1, 1)
 
     def grads(self, x, y, g, need, beta):
@@ -448,7 +448,7 @@ def _pointwise_target(input, target, op):
                       f"the input size ({tuple(input.shape)}). This will likely lead to "
                       "incorrect results due to broadcasting. Please ensure they have the same "
                       "size.", stacklevel=3)
-    if target.data.dtype != input.data.dtype:
+    if target._data.dtype != input._data.dtype:
         target = target.to(input.dtype)
     return input, target
 
@@ -583,7 +583,7 @@ def _binary_checks(input, target, op, same_shape_msg):
     target = _tensor(target, op, "target")
     if tuple(target.shape) != tuple(input.shape):
         raise ValueError(same_shape_msg.format(t=tuple(target.shape), i=tuple(input.shape)))
-    if target.data.dtype != input.data.dtype:
+    if target._data.dtype != input._data.dtype:
         target = target.to(input.dtype)
     return input, target
 
@@ -609,7 +609,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     x, y = _binary_checks(input, target, op,
                           op + ": using a target size {t} that is different to the input size "
                           "{i} is not supported; please ensure they have the same size.")
-    d = x.data
+    d = x._data
     if d.size and (not (d.min() >= 0) or not (d.max() <= 1)):
         raise RuntimeError(f"{op}: all elements of input should be between 0 and 1 (got min "
                            f"{float(np.nanmin(d)) if not np.isnan(d).all() else 'nan'}, max "
@@ -628,7 +628,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     _check_reduction(reduction, op)
     x, y = _binary_checks(input, target, op,
                           op + ": target size {t} must be the same as input size {i}")
-    dt = x.data.dtype
+    dt = x._data.dtype
     w = _bcast_weight(_arr(weight, dt), x.shape, op, "weight")
     pw = _bcast_weight(_arr(pos_weight, dt), x.shape, op, "pos_weight")
     return BCEWithLogits.apply(x, y, w, pw, reduction=reduction)
@@ -702,7 +702,7 @@ def _reduce(l, reduction, op):
 def _same(input, target, op):
     input = _float_input(_tensor(input, op, "input"), op)
     target = _tensor(target, op, "target")
-    if target.data.dtype != input.data.dtype:
+    if target._data.dtype != input._data.dtype:
         target = target.to(input.dtype)
     return input, target
 
@@ -791,10 +791,10 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
                                        and var.shape[-1] == 1):
         raise ValueError(f"{op}: var of shape {tuple(var.shape)} does not match input of shape "
                          f"{tuple(x.shape)} (same shape, last dim 1, or one dim fewer expected)")
-    if (var.data < 0).any():
+    if (var._data < 0).any():
         raise ValueError(f"{op}: var has negative entry/entries")
-    shift = np.maximum(var.data, eps) - var.data  # clamp as an additive constant: grad passes
-    v = var + Tensor._make(shift.astype(var.data.dtype), False, None)
+    shift = np.maximum(var._data, eps) - var._data  # clamp as an additive constant: grad passes
+    v = var + Tensor._make(shift.astype(var._data.dtype), False, None)
     l = 0.5 * (v.log() + (x - y) ** 2 / v)
     if full:
         l = l + 0.5 * float(np.log(2 * np.pi))

@@ -321,7 +321,7 @@ def _binary_operands(op, input, other, floating):
         a = _float_in(a)
         if isinstance(b, Tensor):
             if b.dtype.kind not in "fc":
-                b = Tensor._make(b.data.astype(a.dtype), False, None)
+                b = Tensor._make(b._data.astype(a.dtype), False, None)
         else:
             b = float(b)
     return a, b
@@ -352,10 +352,10 @@ def fmod(input, other):
     """C-style remainder: the result has the sign of ``input`` (``remainder`` follows ``other``)."""
     a, b = _binary_operands("fmod", input, other, False)
     if a.dtype.kind in "iub" and (not isinstance(b, Tensor) or b.dtype.kind in "iub"):
-        bd = b.data if isinstance(b, Tensor) else b
+        bd = b._data if isinstance(b, Tensor) else b
         if np.any(np.asarray(bd) == 0):
             raise RuntimeError("fmod: ZeroDivisionError (integer division by zero)")
-        return Tensor._make(np.asarray(xp.fmod(a.data, bd)), False, None)
+        return Tensor._make(np.asarray(xp.fmod(a._data, bd)), False, None)
     return Fmod.apply(a, _as_scalar_const(b, a))
 
 
@@ -363,10 +363,10 @@ def fmod(input, other):
 def floor_divide(input, other):
     """input // other rounded towards minus infinity (no gradient, as in PyTorch)."""
     a, b = _binary_operands("floor_divide", input, other, False)
-    bd = b.data if isinstance(b, Tensor) else b
+    bd = b._data if isinstance(b, Tensor) else b
     if a.dtype.kind in "iub" and np.asarray(bd).dtype.kind in "iub" and np.any(np.asarray(bd) == 0):
         raise RuntimeError("floor_divide: ZeroDivisionError (integer division by zero)")
-    r = xp.floor_divide(a.data, _as_scalar_const(bd, a) if not isinstance(bd, np.ndarray) else bd)
+    r = xp.floor_divide(a._data, _as_scalar_const(bd, a) if not isinstance(bd, np.ndarray) else bd)
     return Tensor._make(np.asarray(r), False, None)
 
 

@@ -261,8 +261,8 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
                                f"channels (shape {tuple(input.shape)}), got {tuple(t.shape)}")
     if not training and (running_mean is None or running_var is None):
         raise RuntimeError("batch_norm: running_mean and running_var are needed when training=False")
-    rm = running_mean.data if running_mean is not None else None
-    rv = running_var.data if running_var is not None else None
+    rm = running_mean._data if running_mean is not None else None
+    rv = running_var._data if running_var is not None else None
     out = BatchNormFn.apply(*_args(input, weight, bias), training=training, running_mean=rm,
                             running_var=rv, momentum=momentum, eps=eps)
     if training and rm is not None:

@@ -254,7 +254,7 @@ def _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_i
                 for n, ki, si, pi, di in zip(x.shape[2:], k, s, p, d))
     if not return_indices and not (grad_mode.state.enabled and x.requires_grad):
         # inference: max over the window view, no argmax bookkeeping
-        a = _pad_to(x.data, p, out, k, s, d, -xp.inf)
+        a = _pad_to(x._data, p, out, k, s, d, -xp.inf)
         y = None
         for _, _, sl in _offsets(k, s, d, out):
             if y is None:

@@ -525,7 +525,7 @@ def lengths_mask(lengths, T):
     """(T, B) bool mask: True where step t < lengths[b]."""
     if lengths is None:
         return None
-    ln = lengths.data if isinstance(lengths, Tensor) else xp.asarray(lengths)
+    ln = lengths._data if isinstance(lengths, Tensor) else xp.asarray(lengths)
     ln = xp.asarray(ln).astype(xp.int64).reshape(-1)
     if ln.size and (ln.min() < 0 or ln.max() > T):
         raise ValueError(f"lengths must lie in [0, {T}] for a sequence of {T} steps; got "

@@ -188,21 +188,21 @@ class LogSumExp(Function):
 
 
 def _sum_dtype(x):
-    return np.int64 if x.data.dtype.kind in "biu" else None
+    return np.int64 if x._data.dtype.kind in "biu" else None
 
 
 @method("sum")
 def sum(input, dim=None, keepdim=False, dtype=None):
-    if dim is None and dtype is None and input.data.dtype.kind == "f":
+    if dim is None and dtype is None and input._data.dtype.kind == "f":
         return Sum.apply(input, None, keepdim)
     axes = norm_dims(dim, input.ndim, "sum")
     if axes == ():
         axes = None
-    if dtype is not None or input.data.dtype.kind in "biu":
+    if dtype is not None or input._data.dtype.kind in "biu":
         dt = np.dtype(dtype) if dtype is not None else np.dtype(np.int64)
         input = input.to(dt)
         if dt.kind != "f":
-            return Tensor._make(xp.sum(input.data, axis=axes, keepdims=keepdim), False, None)
+            return Tensor._make(xp.sum(input._data, axis=axes, keepdims=keepdim), False, None)
     return Sum.apply(input, axes, keepdim)
 
 
@@ -210,7 +210,7 @@ def sum(input, dim=None, keepdim=False, dtype=None):
 def mean(input, dim=None, keepdim=False, dtype=None):
     if dtype is not None:
         input = input.to(dtype)
-    if input.data.dtype.kind not in "fc":
+    if input._data.dtype.kind not in "fc":
         raise RuntimeError(
             f"mean(): could not infer output dtype. Input dtype must be floating point, got "
             f"{input.dtype}; call .float() first.")
@@ -244,8 +244,8 @@ def prod(input, dim=None, keepdim=False, dtype=None):
     if dtype is not None:
         input = input.to(dtype)
     axis = None if dim is None else norm_dim(dim, input.ndim, "prod")
-    if input.data.dtype.kind in "biu":
-        return Tensor._make(xp.prod(input.data.astype(np.int64), axis=axis, keepdims=keepdim), False, None)
+    if input._data.dtype.kind in "biu":
+        return Tensor._make(xp.prod(input._data.astype(np.int64), axis=axis, keepdims=keepdim), False, None)
     return Prod.apply(input, axis=axis, keepdim=keepdim)
 
 
@@ -289,19 +289,19 @@ def amin(input, dim=(), keepdim=False):
 @method("argmax")
 def argmax(input, dim=None, keepdim=False):
     if dim is None:
-        r = xp.argmax(input.data)
+        r = xp.argmax(input._data)
         return Tensor._make(np.asarray(r, np.int64).reshape((1,) * input.ndim if keepdim else ()), False, None)
     axis = norm_dim(dim, input.ndim, "argmax")
-    return Tensor._make(xp.argmax(input.data, axis=axis, keepdims=keepdim).astype(np.int64), False, None)
+    return Tensor._make(xp.argmax(input._data, axis=axis, keepdims=keepdim).astype(np.int64), False, None)
 
 
 @method("argmin")
 def argmin(input, dim=None, keepdim=False):
     if dim is None:
-        r = xp.argmin(input.data)
+        r = xp.argmin(input._data)
         return Tensor._make(np.asarray(r, np.int64).reshape((1,) * input.ndim if keepdim else ()), False, None)
     axis = norm_dim(dim, input.ndim, "argmin")
-    return Tensor._make(xp.argmin(input.data, axis=axis, keepdims=keepdim).astype(np.int64), False, None)
+    return Tensor._make(xp.argmin(input._data, axis=axis, keepdims=keepdim).astype(np.int64), False, None)
 
 
 @method("logsumexp")
@@ -313,13 +313,13 @@ def logsumexp(input, dim, keepdim=False):
 @method("all")
 def all(input, dim=None, keepdim=False):
     axes = norm_dims(dim, input.ndim, "all")
-    return Tensor._make(np.asarray(xp.all(input.data, axis=axes, keepdims=keepdim)), False, None)
+    return Tensor._make(np.asarray(xp.all(input._data, axis=axes, keepdims=keepdim)), False, None)
 
 
 @method("any")
 def any(input, dim=None, keepdim=False):
     axes = norm_dims(dim, input.ndim, "any")
-    return Tensor._make(np.asarray(xp.any(input.data, axis=axes, keepdims=keepdim)), False, None)
+    return Tensor._make(np.asarray(xp.any(input._data, axis=axes, keepdims=keepdim)), False, None)
 
 
 @method("norm")

@@ -36,7 +36,7 @@ class Reshape(Function):
 
 
 def _check_reshape(x, shape, op):
-    n = x.data.size
+    n = x._data.size
     neg = [i for i, s in enumerate(shape) if s == -1]
     if len(neg) > 1:
         raise RuntimeError(f"{op}: only one dimension can be inferred (-1), got shape {shape}")
@@ -52,7 +52,7 @@ def view(input, *shape):
     """``reshape`` that refuses to copy, as PyTorch's ``view``: the result must
     share memory with ``input``, so writes through one show in the other."""
     out = reshape(input, *shape)
-    if out is not input and out.data.size and not np.may_share_memory(out.data, input.data):
+    if out is not input and out._data.size and not np.may_share_memory(out._data, input._data):
         raise RuntimeError(
             f"view: shape {tuple(out.shape)} is not compatible with the memory layout of the input "
             f"(shape {tuple(input.shape)}, not contiguous, e.g. after .T or permute); use "
@@ -63,7 +63,7 @@ def view(input, *shape):
 @method("reshape")
 def reshape(input, *shape):
     shape = _shape_arg(shape)
-    if shape == input.data.shape:
+    if shape == input._data.shape:
         return input
     try:  # numpy validates the shape; a failure gets our clearer message
         return Reshape.apply(input, shape)
@@ -128,7 +128,7 @@ _REV = {2: (1, 0)}
 
 
 def _T(self):
-    n = self.data.ndim
+    n = self._data.ndim
     if n < 2:
         return self
     axes = _REV.get(n)
@@ -300,8 +300,8 @@ def cat(tensors, dim=0):
             raise RuntimeError(
                 f"cat: sizes of tensors must match except in dimension {dim}; tensor 0 has shape "
                 f"{tuple(ref)} but tensor {i} has shape {tuple(t.shape)}")
-    dt = np.result_type(*[t.data.dtype for t in tensors])
-    tensors = [t if t.data.dtype == dt else t.to(dt) for t in tensors]
+    dt = np.result_type(*[t._data.dtype for t in tensors])
+    tensors = [t if t._data.dtype == dt else t.to(dt) for t in tensors]
     return Cat.apply(*tensors, axis=axis)
 
 

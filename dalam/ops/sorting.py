@@ -134,7 +134,7 @@ def sort(input, dim=-1, descending=False, *, stable=False):
 @method("argsort")
 def argsort(input, dim=-1, descending=False, stable=False):
     axis = norm_dim(dim, input.ndim, "argsort")
-    d = input.data.reshape(1) if input.ndim == 0 else input.data
+    d = input._data.reshape(1) if input.ndim == 0 else input._data
     return _idx_tensor(_stable_argsort(d, axis, bool(descending)).reshape(input.shape))
 
 
@@ -241,8 +241,8 @@ def cumprod(input, dim, dtype=None):
     if dtype is not None:
         input = input.to(dtype)
     axis = norm_dim(dim, input.ndim, "cumprod")
-    if input.data.dtype.kind in "biu":
-        return Tensor._make(xp.cumprod(input.data.astype(np.int64), axis=axis).reshape(input.shape),
+    if input._data.dtype.kind in "biu":
+        return Tensor._make(xp.cumprod(input._data.astype(np.int64), axis=axis).reshape(input.shape),
                             False, None)
     if input.ndim == 0:
         return CumProd.apply(input.reshape(1), axis=0).reshape(())
@@ -327,7 +327,7 @@ class LogCumSumExp(Function):
 @method("logcumsumexp")
 def logcumsumexp(input, dim):
     axis = norm_dim(dim, input.ndim, "logcumsumexp")
-    if input.data.dtype.kind != "f":
+    if input._data.dtype.kind != "f":
         raise RuntimeError(f"logcumsumexp: expected a floating point tensor, got {input.dtype}; "
                            "call .float() first")
     if input.ndim == 0:
@@ -342,7 +342,7 @@ def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=No
     if dim is not None:
         raise RuntimeError("unique: dim= is not supported by dalam (only dim=None, over all "
                            "elements); use numpy.unique(x.numpy(), axis=dim)")
-    d = input.data
+    d = input._data
     vals, inv, counts = np.unique(d.reshape(-1), return_inverse=True, return_counts=True)
     out = [Tensor._make(vals.astype(d.dtype, copy=False), False, None)]
     if return_inverse:
@@ -358,13 +358,13 @@ def count_nonzero(input, dim=None):
     if dim is not None:
         dims = dim if isinstance(dim, (tuple, list)) else (dim,)
         axes = tuple(norm_dim(a, input.ndim, "count_nonzero") for a in dims)
-    return _idx_tensor(np.count_nonzero(input.data, axis=axes))
+    return _idx_tensor(np.count_nonzero(input._data, axis=axes))
 
 
 @method("bincount")
 def bincount(input, weights=None, minlength=0):
     """Counts of each non-negative integer in a 1-D int tensor (summed weights if given)."""
-    d = input.data
+    d = input._data
     if d.ndim != 1 or d.dtype.kind not in "iu":
         raise RuntimeError(f"bincount: expected a 1-D tensor of non-negative integers, got shape "
                            f"{tuple(d.shape)} and dtype {d.dtype}")
@@ -374,7 +374,7 @@ def bincount(input, weights=None, minlength=0):
         raise RuntimeError(f"bincount: minlength must be non-negative, got {minlength}")
     if weights is None:
         return _idx_tensor(np.bincount(d, minlength=minlength))
-    w = weights.data if isinstance(weights, Tensor) else np.asarray(weights)
+    w = weights._data if isinstance(weights, Tensor) else np.asarray(weights)
     if w.shape != d.shape:
         raise RuntimeError(f"bincount: weights shape {w.shape} must match the input's {d.shape}")
     dt = w.dtype if w.dtype.kind == "f" else np.float64
@@ -406,12 +406,12 @@ def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=N
         if right and side == "left":
             raise RuntimeError("searchsorted: side='left' and right=True contradict each other")
         right = side == "right"
-    seq = sorted_sequence.data if isinstance(sorted_sequence, Tensor) else np.asarray(sorted_sequence)
+    seq = sorted_sequence._data if isinstance(sorted_sequence, Tensor) else np.asarray(sorted_sequence)
     if sorter is not None:
-        srt = sorter.data if isinstance(sorter, Tensor) else np.asarray(sorter)
+        srt = sorter._data if isinstance(sorter, Tensor) else np.asarray(sorter)
         seq = np.take_along_axis(seq, srt, axis=-1)
     scalar = not isinstance(input, Tensor)
-    vals = np.asarray(input.data if not scalar else input)
+    vals = np.asarray(input._data if not scalar else input)
     if seq.ndim == 0:
         raise RuntimeError("searchsorted: sorted_sequence must have at least one dimension")
     if seq.ndim > 1 and scalar:
@@ -422,10 +422,10 @@ def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=N
 
 def bucketize(input, boundaries, *, out_int32=False, right=False):
     """Bucket index of each value: boundaries[i-1] < x <= boundaries[i] (right=False)."""
-    b = boundaries.data if isinstance(boundaries, Tensor) else np.asarray(boundaries)
+    b = boundaries._data if isinstance(boundaries, Tensor) else np.asarray(boundaries)
     if b.ndim != 1:
         raise RuntimeError(f"bucketize: boundaries must be 1-D, got shape {b.shape}")
-    vals = input.data if isinstance(input, Tensor) else np.asarray(input)
+    vals = input._data if isinstance(input, Tensor) else np.asarray(input)
     out = np.searchsorted(b, vals, side="right" if right else "left")
     return Tensor._make(np.asarray(out, np.int32 if out_int32 else np.int64), False, None)
 

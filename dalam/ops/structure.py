@@ -109,8 +109,8 @@ def _tri(input, diagonal, lower, name):
     if input.ndim < 2:
         raise RuntimeError(f"{name}: input tensor must have at least 2 dimensions, got shape "
                            f"{tuple(input.shape)}")
-    if input.data.dtype.kind not in "fc":
-        return Tensor._make((xp.tril if lower else xp.triu)(input.data, int(diagonal)), False, None)
+    if input._data.dtype.kind not in "fc":
+        return Tensor._make((xp.tril if lower else xp.triu)(input._data, int(diagonal)), False, None)
     return Tri.apply(input, k=int(diagonal), lower=lower)
 
 
@@ -184,7 +184,7 @@ class RepeatInterleave(Function):
 def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
     """Repeat each element ``repeats`` times (an int, or one count per element)."""
     if repeats is None:  # repeat_interleave(counts): indices 0..n-1 repeated counts times
-        c = input.data
+        c = input._data
         if c.ndim > 1 or c.dtype.kind not in "iu" or (c.size and c.min() < 0):
             raise RuntimeError("repeat_interleave: repeats must be a 0-d or 1-D non-negative integer tensor")
         return Tensor._make(np.repeat(np.arange(c.size, dtype=np.int64), c.reshape(-1)), False, None)
@@ -196,7 +196,7 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
             input = input.reshape(1)
     n = input.shape[axis]
     if isinstance(repeats, Tensor):
-        reps = repeats.data
+        reps = repeats._data
         if reps.dtype.kind not in "iu":
             raise RuntimeError(f"repeat_interleave: repeats must be an integer tensor, got {reps.dtype}")
         if reps.ndim > 1 or (reps.ndim == 1 and reps.size not in (1, n)):
@@ -240,7 +240,7 @@ def tensor_split(input, indices_or_sections, dim=0):
     if isinstance(ios, Tensor):
         if ios.dtype.kind not in "iu" or ios.ndim > 1:
             raise RuntimeError("tensor_split: indices_or_sections tensor must be a 0-d or 1-D int64 tensor")
-        ios = int(ios.item()) if ios.ndim == 0 else [int(v) for v in ios.data]
+        ios = int(ios.item()) if ios.ndim == 0 else [int(v) for v in ios._data]
     if isinstance(ios, (int, np.integer)):
         s = int(ios)
         if s <= 0:
@@ -267,11 +267,11 @@ def take(input, index):
     """Elements of the flattened input at ``index`` (output has index's shape)."""
     index = _check_index_tensor(index, "take")
     n = input.numel()
-    if index.numel() and (index.data.min() < -n or index.data.max() >= n):
+    if index.numel() and (index._data.min() < -n or index._data.max() >= n):
         raise IndexError(f"take: index out of range for a tensor of {n} elements "
-                         f"(got min {index.data.min()}, max {index.data.max()})")
+                         f"(got min {index._data.min()}, max {index._data.max()})")
     flat = input.reshape(-1)
-    return Gather.apply(flat, index=index.data.reshape(-1), axis=0).reshape(index.shape)
+    return Gather.apply(flat, index=index._data.reshape(-1), axis=0).reshape(index.shape)
 
 
 @method("take_along_dim")
@@ -285,7 +285,7 @@ def take_along_dim(input, indices, dim=None):
         raise RuntimeError(f"take_along_dim: input {tuple(input.shape)} and indices "
                            f"{tuple(indices.shape)} must have the same number of dimensions")
     n = input.shape[axis]
-    if indices.numel() and (indices.data.min() < -n or indices.data.max() >= n):
+    if indices.numel() and (indices._data.min() < -n or indices._data.max() >= n):
         raise IndexError(f"take_along_dim: index out of range for dimension {dim} of size {n}")
     a = list(input.shape)
     b = list(indices.shape)
@@ -298,7 +298,7 @@ def take_along_dim(input, indices, dim=None):
     sx, si = list(bs), list(bs)
     sx[axis], si[axis] = input.shape[axis], indices.shape[axis]
     x = expand(input, tuple(sx))
-    idx = np.broadcast_to(indices.data, tuple(si)) % max(n, 1)
+    idx = np.broadcast_to(indices._data, tuple(si)) % max(n, 1)
     return Gather.apply(x, index=np.ascontiguousarray(idx), axis=axis)
 
 
@@ -308,7 +308,7 @@ def _index_args(input, dim, index, op):
         raise IndexError(f"{op}: index must be a 0-d or 1-D int64 tensor, got shape {tuple(index.shape)}")
     axis = norm_dim(dim, input.ndim, op)
     n = input.shape[axis] if input.ndim else 1
-    idx = index.data.reshape(-1).astype(np.int64)
+    idx = index._data.reshape(-1).astype(np.int64)
     if idx.size and (idx.min() < -n or idx.max() >= n):
         raise IndexError(f"{op}: index out of range for dimension {dim} of size {n} "
                          f"(got min {idx.min()}, max {idx.max()})")
@@ -438,7 +438,7 @@ class MaskedScatter(Function):
 @method("masked_scatter")
 def masked_scatter(input, mask, source):
     """Copy ``source``'s leading elements, in order, to where ``mask`` is True."""
-    m = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
+    m = mask._data if isinstance(mask, Tensor) else np.asarray(mask)
     if m.dtype != np.bool_:
         raise RuntimeError(f"masked_scatter: expected a bool mask, got {m.dtype}")
     try:

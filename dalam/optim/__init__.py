@@ -1,6 +1,6 @@
 """``dalam.optim``: optimisers and learning-rate schedules with PyTorch's API.
 
-Every optimiser updates ``param.data`` in place with NumPy ``out=`` calls (no
+Every optimiser updates ``param._data`` in place with NumPy ``out=`` calls (no
 graph, no per-step allocations after the first) and keeps PyTorch's
 ``param_groups`` / ``state`` / ``state_dict`` layout.
 """

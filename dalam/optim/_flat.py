@@ -28,12 +28,12 @@ def split_small(params):
     gather and copy-back passes cost more than the calls they save, so only
     tensors of at most ``_SMALL`` elements go flat, and only when there are
     at least ``_MIN_TENSORS`` of them."""
-    small = [p for p in params if p.data.size <= _SMALL]
+    small = [p for p in params if p._data.size <= _SMALL]
     if len(small) < _MIN_TENSORS:
         return [], params
     if len(small) == len(params):
         return params, []
-    return small, [p for p in params if p.data.size > _SMALL]
+    return small, [p for p in params if p._data.size > _SMALL]
 
 
 class _Layout:
@@ -42,15 +42,15 @@ class _Layout:
 
 
 def _build(opt, params, spec):
-    dtype = params[0].data.dtype
-    if any(p.data.dtype != dtype for p in params) or len({id(p) for p in params}) != len(params):
+    dtype = params[0]._data.dtype
+    if any(p._data.dtype != dtype for p in params) or len({id(p) for p in params}) != len(params):
         return None  # mixed dtypes, or a tensor listed twice: per-tensor path
     need_state = bool(spec) or opt._counts_steps  # plain SGD keeps no state
     states = [opt.state[p] if need_state else None for p in params]
     steps = {st.get("step", 0) for st in states} if opt._counts_steps else {0}
     if len(steps) != 1:
         return None
-    sizes = [p.data.size for p in params]
+    sizes = [p._data.size for p in params]
     total = sum(sizes)
     bounds = np.cumsum([0] + sizes)
     lay = _Layout()
@@ -66,9 +66,9 @@ def _build(opt, params, spec):
         flat = np.empty(total, dtype)
         views = []
         for i, (p, st) in enumerate(zip(params, states)):
-            v = flat[bounds[i]:bounds[i + 1]].reshape(p.data.shape)
+            v = flat[bounds[i]:bounds[i + 1]].reshape(p._data.shape)
             if have[i]:
-                v[...] = st[name].data
+                v[...] = st[name]._data
             else:
                 v[...] = 0.0 if fill is None else fill
                 lay.fresh = True
@@ -81,11 +81,11 @@ def _build(opt, params, spec):
     lay.names = tuple(n for n, _ in spec)
     lay.state = opt.state
     lay.states = states
-    lay.shapes = [p.data.shape for p in params]
+    lay.shapes = [p._data.shape for p in params]
     lay.dtype = dtype
     lay.P = np.empty(total, dtype)
     lay.G = np.empty(total, dtype)
-    lay.pviews = [lay.P[bounds[i]:bounds[i + 1]].reshape(p.data.shape)
+    lay.pviews = [lay.P[bounds[i]:bounds[i + 1]].reshape(p._data.shape)
                   for i, p in enumerate(params)]
     lay.step = steps.pop()
     return lay
@@ -96,7 +96,7 @@ def _valid(lay, opt, params, names):
         return False
     dtype = lay.dtype
     for i, p in enumerate(params):
-        d = p.data
+        d = p._data
         if d.dtype != dtype or d.shape != lay.shapes[i]:
             return False
         st = lay.states[i]
@@ -116,7 +116,7 @@ def update(opt, group, params):
     """Run ``opt._math`` once over the group; False when the group cannot be
     fused (the caller then updates tensor by tensor)."""
     for p in params:
-        if p.grad.data.shape != p.data.shape:
+        if p.grad._data.shape != p._data.shape:
             return False  # the per-tensor path raises the clear error
     spec = opt._state_spec(group)
     names = tuple(n for n, _ in spec)
@@ -128,8 +128,8 @@ def update(opt, group, params):
             opt._flat_cache.pop(key, None)
             return False
         opt._flat_cache[key] = lay
-    np.concatenate([p.grad.data.reshape(-1) for p in params], out=lay.G, casting="same_kind")
-    np.concatenate([p.data.reshape(-1) for p in params], out=lay.P)
+    np.concatenate([p.grad._data.reshape(-1) for p in params], out=lay.G, casting="same_kind")
+    np.concatenate([p._data.reshape(-1) for p in params], out=lay.P)
     step = lay.step + 1 if opt._counts_steps else 0
     if opt._counts_steps:
         for st in lay.states:
@@ -141,5 +141,5 @@ def update(opt, group, params):
     opt._math(group, lay.P, g, bufs, step, lay.fresh)
     lay.fresh = False
     for p, v in zip(params, lay.pviews):
-        np.copyto(p.data, v)
+        np.copyto(p._data, v)
     return True

@@ -30,8 +30,8 @@ class Adagrad(Optimizer):
             st = self.state[p]
             if not st:
                 st["step"] = 0
-                st["sum"] = Tensor._make(np.full(p.data.shape, group["initial_accumulator_value"],
-                                                 p.data.dtype), False, None)
+                st["sum"] = Tensor._make(np.full(p._data.shape, group["initial_accumulator_value"],
+                                                 p._data.dtype), False, None)
 
     def _check_group(self, group):
         for key in ("lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps"):

@@ -48,7 +48,7 @@ def _as_number(v):
     """'step' may arrive as a tensor (PyTorch keeps it as one); dalam keeps a number."""
     v = _as_tensor(v)
     if isinstance(v, Tensor):
-        v = v.data.reshape(()).item()
+        v = v._data.reshape(()).item()
     if isinstance(v, float) and v.is_integer():
         v = int(v)
     return v
@@ -107,9 +107,9 @@ class Optimizer:
             if not p.is_leaf:
                 raise ValueError("can't optimize a non-leaf Tensor (it was computed by an op); "
                                  "optimise the leaf it came from, or .detach().requires_grad_()")
-            if p.data.dtype.kind != "f":
+            if p._data.dtype.kind != "f":
                 raise TypeError(f"{type(self).__name__}: can only optimize floating point tensors, "
-                                f"got one of dtype {p.data.dtype}")
+                                f"got one of dtype {p._data.dtype}")
         param_group["params"] = params
         if names is not None:
             param_group["param_names"] = names
@@ -143,7 +143,7 @@ class Optimizer:
                 else:
                     g.grad_fn = None
                     g.requires_grad = False
-                    g.data[...] = 0
+                    g._data[...] = 0
 
     def step(self, closure=None):
         """One update of every parameter that has a gradient.  ``closure``
@@ -253,12 +253,12 @@ class Optimizer:
                 t = st.get(name)
                 if t is None:
                     t = st[name] = Tensor._make(
-                        np.full(p.data.shape, 0.0 if fill is None else fill, p.data.dtype),
+                        np.full(p._data.shape, 0.0 if fill is None else fill, p._data.dtype),
                         False, None)
                     fresh = True
-                bufs[name] = t.data
+                bufs[name] = t._data
             g = self._grad(p, maximize, wd)
-            self._math(group, p.data, g, bufs, step, fresh)
+            self._math(group, p._data, g, bufs, step, fresh)
 
     def _scratch(self, like, slot):
         """A reusable work array shaped like ``like`` (one growing flat buffer per
@@ -271,8 +271,8 @@ class Optimizer:
 
     def _grad(self, p, maximize=False, weight_decay=0.0):
         """The gradient array of ``p`` with PyTorch's order of adjustments."""
-        g = p.grad.data
-        d = p.data
+        g = p.grad._data
+        d = p._data
         if g.shape != d.shape:
             raise RuntimeError(f"{type(self).__name__}: gradient of shape {g.shape} does not match "
                                f"its parameter's shape {d.shape}")
@@ -346,10 +346,10 @@ class Optimizer:
             p = id_map[k]
             state[p] = {name: self._load_value(p, name, val) for name, val in v.items()}
             for name, val in state[p].items():
-                if isinstance(val, Tensor) and val.data.shape != p.data.shape:
+                if isinstance(val, Tensor) and val._data.shape != p._data.shape:
                     raise ValueError(
                         f"load_state_dict: state '{name}' of parameter {k} has shape "
-                        f"{tuple(val.data.shape)} but the parameter has shape {tuple(p.data.shape)}; "
+                        f"{tuple(val._data.shape)} but the parameter has shape {tuple(p._data.shape)}; "
                         "the checkpoint belongs to a different model or parameter order")
         new_groups = []
         for g, sg in zip(groups, saved_groups):
@@ -370,9 +370,9 @@ class Optimizer:
             return _as_number(value)
         value = _as_tensor(value)
         if isinstance(value, Tensor):
-            arr = value.data
+            arr = value._data
             if arr.dtype.kind == "f":
-                arr = arr.astype(p.data.dtype, copy=True)
+                arr = arr.astype(p._data.dtype, copy=True)
             else:
                 arr = arr.copy()
             return Tensor._make(arr, False, None)

@@ -17,7 +17,7 @@ from ..tensor import Tensor
 
 
 def _labels(y, n, caller):
-    a = y.data if isinstance(y, Tensor) else np.asarray(y)
+    a = y._data if isinstance(y, Tensor) else np.asarray(y)
     a = a.astype(np.int64).reshape(-1)
     if a.shape[0] != n:
         raise ValueError(f"{caller}: got {a.shape[0]} labels for a batch of {n} inputs")

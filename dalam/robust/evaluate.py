@@ -12,7 +12,7 @@ ATTACKS = {"fgsm": fgsm, "pgd": pgd}
 
 def _predict(model, x):
     with grad_mode.no_grad():
-        return logits_of(model(Tensor._make(x, False, None)), "robust_accuracy").data.argmax(1)
+        return logits_of(model(Tensor._make(x, False, None)), "robust_accuracy")._data.argmax(1)
 
 
 def robust_accuracy(model, x, y, attack="pgd", eps=0.3, batch_size=256, **attack_kwargs):
@@ -29,7 +29,7 @@ def robust_accuracy(model, x, y, attack="pgd", eps=0.3, batch_size=256, **attack
     if atk is None:
         raise ValueError(f"{caller}: unknown attack {attack!r}; use one of {sorted(ATTACKS)} or a callable")
     xa = as_array(x, "x", caller)
-    ya = (y.data if isinstance(y, Tensor) else np.asarray(y)).astype(np.int64).reshape(-1)
+    ya = (y._data if isinstance(y, Tensor) else np.asarray(y)).astype(np.int64).reshape(-1)
     if len(ya) != len(xa):
         raise ValueError(f"{caller}: {len(xa)} inputs but {len(ya)} labels")
     clean = robust = 0
@@ -39,7 +39,7 @@ def robust_accuracy(model, x, y, attack="pgd", eps=0.3, batch_size=256, **attack
             ok = _predict(model, xb) == yb
         xadv = atk(model, xb, yb, eps, **attack_kwargs)
         with model_state(model, train=False, freeze=False):
-            ok_adv = _predict(model, np.asarray(xadv.data if isinstance(xadv, Tensor) else xadv)) == yb
+            ok_adv = _predict(model, np.asarray(xadv._data if isinstance(xadv, Tensor) else xadv)) == yb
         clean += int(ok.sum())
         robust += int((ok & ok_adv).sum())
     n = len(xa)

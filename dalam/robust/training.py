@@ -32,8 +32,8 @@ def adversarial_step(model, optimizer, x, y, eps, *, attack="pgd", clean_weight=
                      **attack_kwargs):
     """One optimiser step on an adversarial batch; returns floats: ``loss``
     and ``adv_accuracy`` (accuracy on the adversarial inputs, before the step)."""
-    xa = x.data if isinstance(x, Tensor) else np.asarray(x)
-    ya = (y.data if isinstance(y, Tensor) else np.asarray(y)).astype(np.int64)
+    xa = x._data if isinstance(x, Tensor) else np.asarray(x)
+    ya = (y._data if isinstance(y, Tensor) else np.asarray(y)).astype(np.int64)
     x_adv = adversarial_examples(model, xa, ya, eps, attack, **attack_kwargs)
     loss_fn = loss_fn or cross_entropy
     yt = Tensor._make(ya, False, None)
@@ -44,12 +44,12 @@ def adversarial_step(model, optimizer, x, y, eps, *, attack="pgd", clean_weight=
     optimizer.zero_grad()
     loss.backward()
     optimizer.step()
-    return {"loss": float(loss.item()), "adv_accuracy": float((out.data.argmax(1) == ya).mean())}
+    return {"loss": float(loss.item()), "adv_accuracy": float((out._data.argmax(1) == ya).mean())}
 
 
 def _batches(data, batch_size, rng):
     if isinstance(data, tuple) and len(data) == 2:
-        x, y = (d.data if isinstance(d, Tensor) else np.asarray(d) for d in data)
+        x, y = (d._data if isinstance(d, Tensor) else np.asarray(d) for d in data)
         perm = rng.permutation(len(x))
         for i in range(0, len(x), batch_size):
             idx = perm[i:i + batch_size]
@@ -78,7 +78,7 @@ def adversarial_training(model, optimizer, data, *, epochs=1, eps=0.3, attack="p
         for epoch in range(1, epochs + 1):
             t0, tot_loss, tot_acc, n = time.time(), 0.0, 0.0, 0
             for xb, yb in _batches(data, batch_size, rng):
-                xb = xb.data if isinstance(xb, Tensor) else np.asarray(xb)
+                xb = xb._data if isinstance(xb, Tensor) else np.asarray(xb)
                 if transform is not None:
                     xb = transform(xb, rng)
                 e = eps * min(1.0, (step + 1) / eps_warmup) if eps_warmup else eps
@@ -136,8 +136,8 @@ class AdversarialLoader:
                 raise ValueError("AdversarialLoader: the wrapped loader must yield (inputs, targets) pairs, "
                                  f"got {type(batch).__name__}")
             x, y = batch
-            xa = x.data if isinstance(x, Tensor) else np.asarray(x)
-            ya = (y.data if isinstance(y, Tensor) else np.asarray(y)).astype(np.int64)
+            xa = x._data if isinstance(x, Tensor) else np.asarray(x)
+            ya = (y._data if isinstance(y, Tensor) else np.asarray(y)).astype(np.int64)
             adv = adversarial_examples(self.model, xa, ya, self.eps, self.attack, **self.attack_kwargs)
             if self.include_clean:
                 adv, ya = np.concatenate([xa, adv]), np.concatenate([ya, ya])

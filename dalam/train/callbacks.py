@@ -153,7 +153,7 @@ class EarlyStopping(Callback):
             self._m.best = v
             self.best_epoch = epoch
             if self.restore_best_weights:
-                self.best_weights = {k: t.data.copy() for k, t in trainer.model.state_dict().items()}
+                self.best_weights = {k: t._data.copy() for k, t in trainer.model.state_dict().items()}
             if self.baseline is None or self._beats_baseline(v):
                 self.wait = 0
             return
@@ -181,7 +181,7 @@ class EarlyStopping(Callback):
         self._m.best = float(state["best"])
         self.best_epoch = int(state["best_epoch"])
         bw = state.get("best_weights")
-        self.best_weights = None if bw is None else {k: getattr(v, "data", v) for k, v in bw.items()}
+        self.best_weights = None if bw is None else {k: getattr(v, "_data", v) for k, v in bw.items()}
 
 
 class CSVLogger(Callback):

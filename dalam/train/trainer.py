@@ -56,7 +56,7 @@ def _count(y):
 
 def _data(t):
     if isinstance(t, Tensor):
-        return t.data
+        return t._data
     if isinstance(t, (list, tuple)) and t:
         return _data(t[0])  # a model with several outputs: metrics look at the first
     return t
@@ -238,7 +238,7 @@ class Trainer:
             opt.zero_grad()
             out = model(*x) if isinstance(x, tuple) else model(x)
             loss = loss_fn(out, y)
-            if not isinstance(loss, Tensor) or loss.data.ndim != 0:
+            if not isinstance(loss, Tensor) or loss._data.ndim != 0:
                 raise ValueError("fit: loss_fn must return a scalar Tensor (e.g. a loss with reduction="
                                  f"'mean'), got {type(loss).__name__}"
                                  + (f" of shape {tuple(loss.shape)}" if isinstance(loss, Tensor) else ""))
@@ -246,7 +246,7 @@ class Trainer:
             if clip is not None:
                 clip_grad_norm_(params, clip)
             opt.step()
-            lv = float(loss.data)
+            lv = float(loss._data)
             n = _count(y)
             self._loss_sum += lv * n
             self._seen += n
@@ -347,7 +347,7 @@ class Trainer:
                                    f"{len(saved)} metric(s); this fit has {len(self.metrics)}: pass the "
                                    "same metrics as the original run")
             for m, s in zip(self.metrics, saved):
-                m.load_state_dict({k: (v.data if isinstance(v, Tensor) else v) for k, v in s.items()})
+                m.load_state_dict({k: (v._data if isinstance(v, Tensor) else v) for k, v in s.items()})
             self._loss_sum = float(progress["loss_sum"])
             self._seen = int(progress["seen"])
         else:
@@ -368,7 +368,7 @@ def _evaluate(model, loader, loss_fn, metrics, prefix=""):
                 out = model(*x) if isinstance(x, tuple) else model(x)
                 n = _count(y)
                 if loss_fn is not None:
-                    total += float(loss_fn(out, y).data) * n
+                    total += float(loss_fn(out, y)._data) * n
                 seen += n
                 if metrics:
                     o, t = _data(out), _data(y)

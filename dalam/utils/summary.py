@@ -77,17 +77,17 @@ def _macs(module, inputs, out):
         return 0
     if name.startswith("ConvTranspose"):
         x = inputs[0]
-        return int(x.data.size * int(np.prod(w.shape[1:])))
+        return int(x._data.size * int(np.prod(w.shape[1:])))
     if name.startswith("Conv"):
-        return int(out.data.size * int(np.prod(w.shape[1:])))
+        return int(out._data.size * int(np.prod(w.shape[1:])))
     if name in ("Linear", "Bilinear", "LazyLinear"):
-        return int(out.data.size * int(np.prod(w.shape[1:])))
+        return int(out._data.size * int(np.prod(w.shape[1:])))
     return 0
 
 
 def _out_bytes(out):
     if isinstance(out, Tensor):
-        return int(out.data.nbytes)
+        return int(out._data.nbytes)
     if isinstance(out, (tuple, list)):
         return sum(_out_bytes(o) for o in out)
     return 0
@@ -247,21 +247,21 @@ def summary(model, input_size=None, input_data=None, dtype=None, depth=3, verbos
         if is_leaf or own:
             for p in own:
                 seen.add(id(p))
-            r["params"] = sum(int(p.data.size) for p in own)
+            r["params"] = sum(int(p._data.size) for p in own)
         if not is_leaf:
-            r["params"] = r["params"] + sum(int(p.data.size) for p in m.parameters()
+            r["params"] = r["params"] + sum(int(p._data.size) for p in m.parameters()
                                             if id(p) not in seen)
     params = list(model.parameters())
-    total = sum(int(p.data.size) for p in params)
-    trainable = sum(int(p.data.size) for p in params if p.requires_grad)
+    total = sum(int(p._data.size) for p in params)
+    trainable = sum(int(p._data.size) for p in params if p.requires_grad)
     macs = sum(r["macs"] for r in rows)
     leaf_out = sum(r.get("out_bytes", 0) for r in rows if not r["module"]._modules)
     shown = [r for r in rows if r["depth"] <= depth]
     for r in shown:
         r.pop("module", None)
     s = ModelSummary(type(model).__name__, shown, total, trainable, macs,
-                     sum(int(t.data.nbytes) for t in inputs if isinstance(t, Tensor)), 2 * leaf_out,
-                     sum(int(p.data.nbytes) for p in params))
+                     sum(int(t._data.nbytes) for t in inputs if isinstance(t, Tensor)), 2 * leaf_out,
+                     sum(int(p._data.nbytes) for p in params))
     if verbose:
         print(s)
     return s

@@ -21,7 +21,7 @@ def gradient_flow(model, weights_only=True):
     for name, p in named:
         if p.grad is None or (weights_only and p.ndim < 2):
             continue
-        g = p.grad.data if hasattr(p.grad, "data") else p.grad
+        g = p.grad._data if hasattr(p.grad, "data") else p.grad
         a = xp.abs(g)
         rows.append((name, float(a.mean()), float(a.max())))
     if not rows:

@@ -41,7 +41,7 @@ def _vector_norm(a, p):
 
 def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=None):
     """The norm of the per-tensor norms of ``tensors`` (a 0-d tensor)."""
-    arrs = [t.data if isinstance(t, Tensor) else np.asarray(t) for t in _as_list(tensors)]
+    arrs = [t._data if isinstance(t, Tensor) else np.asarray(t) for t in _as_list(tensors)]
     norm_type = float(norm_type)
     if not arrs:
         return Tensor._make(np.array(0.0, np.float32), False, None)
@@ -61,12 +61,12 @@ def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
     grads = [p.grad for p in _as_list(parameters) if p.grad is not None]
     if not grads:
         return
-    total = float(total_norm.data if isinstance(total_norm, Tensor) else total_norm)
+    total = float(total_norm._data if isinstance(total_norm, Tensor) else total_norm)
     coef = min(float(max_norm) / (total + 1e-6), 1.0)
     if coef == 1.0:
         return
     for g in grads:
-        g.data *= g.data.dtype.type(coef) if g.data.dtype.kind == "f" else coef
+        g._data *= g._data.dtype.type(coef) if g._data.dtype.kind == "f" else coef
         g._vc[0] += 1
 
 
@@ -99,7 +99,7 @@ def clip_grad_value_(parameters, clip_value, foreach=None):
     c = float(clip_value)
     for p in _as_list(parameters):
         if p.grad is not None:
-            np.clip(p.grad.data, -c, c, out=p.grad.data)
+            np.clip(p.grad._data, -c, c, out=p.grad._data)
             p.grad._vc[0] += 1
 
 
@@ -119,13 +119,13 @@ def vector_to_parameters(vec, parameters):
     if not isinstance(vec, Tensor):
         raise TypeError(f"vector_to_parameters: expected a Tensor, but got {type(vec).__name__}")
     params = _as_list(parameters)
-    total = sum(p.data.size for p in params)
-    if vec.data.ndim != 1 or vec.data.size != total:
+    total = sum(p._data.size for p in params)
+    if vec._data.ndim != 1 or vec._data.size != total:
         raise ValueError(f"vector_to_parameters: vec has shape {tuple(vec.shape)} but the "
                          f"parameters hold {total} values; expected shape ({total},)")
     i = 0
     for p in params:
-        n = p.data.size
-        p.data[...] = vec.data[i:i + n].reshape(p.data.shape)
+        n = p._data.size
+        p._data[...] = vec._data[i:i + n].reshape(p._data.shape)
         p._vc[0] += 1
         i += n
