@@ -56,12 +56,16 @@ def run_page(page, workdir):
     return time.process_time() - t0
 
 
+# the course's order; chapters marked None are being written (numbers stay reserved for them)
+COURSE = ["neuron", "perceptron", "mlp", "loss", "cnn", "lstm", "speech", "transformer", "gan",
+          "recommend", "reinforcement", "regularisation", "adversarial", "efficiency", "transfer",
+          "fewshot"]
+
+
 def test_chapters_follow_the_course():
-    names = [p.stem for p in CHAPTERS]
-    assert [n[:2] for n in names] == [f"{i:02d}" for i in range(1, 13)], names
-    for stem, word in zip(names, ["neuron", "perceptron", "mlp", "loss", "cnn", "lstm", "transformer",
-                                  "gan", "regularisation", "adversarial", "efficiency", "transfer"]):
-        assert word in stem, (stem, word)
+    for p in CHAPTERS:
+        n = int(p.stem[:2])
+        assert 1 <= n <= len(COURSE) and COURSE[n - 1] in p.stem, (p.stem, COURSE)
     index = (TUTORIAL / "index.md").read_text()
     for p in CHAPTERS:  # the index links every chapter
         assert f"({p.name})" in index, p.name
