@@ -214,6 +214,20 @@ class Tensor:
             lst.append(hook)
         return _HookHandle(lst, hook)
 
+    def register_post_accumulate_grad_hook(self, hook):
+        """Call ``hook(tensor)`` after this leaf's ``.grad`` has been updated by a
+        backward pass (as PyTorch); the hook returns nothing.  It runs during
+        the pass, as soon as the leaf's gradient is complete, which is what lets
+        DistributedDataParallel communicate while backward continues."""
+        if not self.requires_grad:
+            raise RuntimeError("register_post_accumulate_grad_hook: cannot register a hook on a "
+                               "tensor that doesn't require grad")
+        if self.grad_fn is not None:
+            raise RuntimeError("register_post_accumulate_grad_hook: only leaf tensors (parameters) "
+                               "accumulate a .grad; use register_hook on a non-leaf tensor")
+        from .autograd.engine import register_post_accumulate_grad_hook
+        return register_post_accumulate_grad_hook(self, hook)
+
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         global _run_backward
         if _run_backward is None:

@@ -6,10 +6,75 @@ Two passes over the graph of ``Function`` nodes reachable from the roots:
    so each node's backward is called exactly once with its summed gradient.
 No recursion: a chain of 100,000 ops is just a longer loop.
 """
+import weakref
+
 from ..backend import xp
 from . import grad_mode
 
 _gstate = grad_mode.state
+
+# Post-accumulate-grad hooks live in the leaf's own hook list (so they die with
+# it), wrapped so that the grad-hook loop passes over them; this table only
+# notes which live tensors have one: id(leaf) -> weakref.  While it is not
+# empty, backward finalises each leaf's .grad as soon as its last gradient
+# contribution has arrived (not at the end) and then calls the hooks:
+# DistributedDataParallel starts its all-reduces from there, during backward.
+_post_hooked = {}
+# callbacks queued during a backward (queue_callback), one list per running backward
+_callbacks = []
+
+
+class _PostAccumulateHook:
+    __slots__ = ("fn",)
+
+    def __init__(self, fn):
+        self.fn = fn
+
+    def __call__(self, grad):  # as a grad hook: leave the gradient alone
+        return None
+
+
+def _forget(key):
+    try:
+        _post_hooked.pop(key, None)
+    except (AttributeError, TypeError):  # interpreter shutdown
+        pass
+
+
+def register_post_accumulate_grad_hook(t, hook):
+    key = id(t)
+    ref = _post_hooked.get(key)
+    if ref is None or ref() is not t:
+        _post_hooked[key] = weakref.ref(t, lambda _r, k=key: _forget(k))
+    if t._hooks is None:
+        t._hooks = []
+    w = _PostAccumulateHook(hook)
+    t._hooks.append(w)
+    return _PostHookHandle(t, w)
+
+
+class _PostHookHandle:
+    def __init__(self, t, w):
+        self._ref, self._w = weakref.ref(t), w
+
+    def remove(self):
+        t = self._ref()
+        if t is None or not t._hooks:
+            return
+        try:
+            t._hooks.remove(self._w)
+        except ValueError:
+            return
+        if not any(type(h) is _PostAccumulateHook for h in t._hooks):
+            _post_hooked.pop(id(t), None)
+
+
+def queue_callback(fn):
+    """Run ``fn()`` once the backward pass now running has finished (every
+    leaf's .grad written); as PyTorch's ``Variable._execution_engine.queue_callback``."""
+    if not _callbacks:
+        raise RuntimeError("queue_callback: can only be called during a backward pass (from a hook)")
+    _callbacks[-1].append(fn)
 
 
 def _sum_to_shape(g, shape):
@@ -66,7 +131,20 @@ def run_backward(roots, grads, retain_graph=False, create_graph=False, inputs=No
 
     accumulate=True: add into the ``.grad`` of leaves (Tensor.backward).
     accumulate=False: return the gradients of ``inputs`` (autograd.grad).
+    Callbacks queued during the pass (``queue_callback``) run at its end.
     """
+    queued = []
+    _callbacks.append(queued)
+    try:
+        out = _backward(roots, grads, retain_graph, create_graph, inputs, allow_unused, accumulate)
+    finally:
+        _callbacks.pop()
+    for fn in queued:
+        fn()
+    return out
+
+
+def _backward(roots, grads, retain_graph, create_graph, inputs, allow_unused, accumulate):
     from ..tensor import Tensor
 
     # gradient buffers: node -> list per output; leaves -> accumulated grad
@@ -96,7 +174,11 @@ def run_backward(roots, grads, retain_graph=False, create_graph=False, inputs=No
         buf[i] = g if buf[i] is None else buf[i] + g
         starts.append(fn)
 
-    # pass 1: dependency counts (deps doubles as the "seen" set)
+    # pass 1: dependency counts (deps doubles as the "seen" set); with post-accumulate
+    # hooks about, also how many edges lead into each leaf, to finalise it early
+    early = accumulate and not create_graph and bool(_post_hooked)
+    leaf_deps = {} if early else None
+    handed = set()
     deps = {}
     stack = []
     for fn in starts:
@@ -119,6 +201,8 @@ def run_backward(roots, grads, retain_graph=False, create_graph=False, inputs=No
                 else:
                     deps[nxt] = 1
                     stack.append(nxt)
+            elif early and e is not None:
+                leaf_deps[id(e)] = leaf_deps.get(id(e), 0) + 1
 
     # pass 2: Kahn order; grad mode set directly (a context manager per call costs more)
     ready = [fn for fn, d in deps.items() if d == 0]
@@ -199,6 +283,8 @@ def run_backward(roots, grads, retain_graph=False, create_graph=False, inputs=No
                         deps[nxt] = d
                         if d == 0:
                             ready.append(nxt)
+                    elif early and e is not None:
+                        _leaf_arrived(e, leaf_deps, leaf_grads, handed)
                 continue
             for e, g, meta in zip(edges, grads_in, metas):
                 if e is None:
@@ -215,6 +301,8 @@ def run_backward(roots, grads, retain_graph=False, create_graph=False, inputs=No
                     if g is not None:
                         rec = leaf_grads.get(id(e))
                         leaf_grads[id(e)] = (e, g) if rec is None else (e, rec[1] + g)
+                    if early:
+                        _leaf_arrived(e, leaf_deps, leaf_grads, handed)
                     continue
                 nxt, idx = e
                 if g is not None:
@@ -230,28 +318,8 @@ def run_backward(roots, grads, retain_graph=False, create_graph=False, inputs=No
         _gstate.enabled = prev_mode
 
     if accumulate:
-        handed = set()
         for t, g in leaf_grads.values():
-            if t._hooks:
-                for h in t._hooks:
-                    r = h(_as_tensor(g, create_graph))
-                    if r is not None:
-                        g = r if create_graph else r._data
-            if create_graph:
-                t.grad = g if t.grad is None else t.grad + g
-                continue
-            if t.grad is None:
-                # own the array: a gradient may alias another leaf's or be a read-only view
-                if g.base is not None or not g.flags.writeable or id(g) in handed:
-                    g = g.copy()
-                handed.add(id(g))
-                t.grad = Tensor._make(g, False, None)
-            else:
-                old = t.grad._data
-                if old.shape == g.shape and old.flags.writeable:
-                    xp.add(old, g, out=old, casting="unsafe")
-                else:
-                    t.grad._data = old + g
+            _accumulate(t, g, create_graph, handed)
         return None
 
     out = []
@@ -275,6 +343,45 @@ def run_backward(roots, grads, retain_graph=False, create_graph=False, inputs=No
         else:
             out.append(_as_tensor(g, create_graph))
     return tuple(out)
+
+
+def _accumulate(t, g, create_graph, handed):
+    """Run the leaf's grad hooks, add ``g`` into ``t.grad``, then its post-accumulate hooks."""
+    from ..tensor import Tensor
+    if t._hooks:
+        for h in t._hooks:
+            r = h(_as_tensor(g, create_graph))
+            if r is not None:
+                g = r if create_graph else r._data
+    if create_graph:
+        t.grad = g if t.grad is None else t.grad + g
+    elif t.grad is None:
+        # own the array: a gradient may alias another leaf's or be a read-only view
+        if g.base is not None or not g.flags.writeable or id(g) in handed:
+            g = g.copy()
+        handed.add(id(g))
+        t.grad = Tensor._make(g, False, None)
+    else:
+        old = t.grad._data
+        if old.shape == g.shape and old.flags.writeable:
+            xp.add(old, g, out=old, casting="unsafe")
+        else:
+            t.grad._data = old + g
+    if t._hooks:
+        for h in tuple(t._hooks):
+            if type(h) is _PostAccumulateHook:
+                h.fn(t)
+
+
+def _leaf_arrived(e, leaf_deps, leaf_grads, handed):
+    """One edge into leaf ``e`` is done; after its last one, write its .grad now."""
+    k = id(e)
+    d = leaf_deps[k] - 1
+    leaf_deps[k] = d
+    if d == 0:
+        rec = leaf_grads.pop(k, None)
+        if rec is not None:
+            _accumulate(e, rec[1], False, handed)
 
 
 def _add_leaf(leaf_grads, t, g, create_graph):
