@@ -28,3 +28,12 @@ from .upsampling import (Upsample, UpsamplingNearest2d, UpsamplingBilinear2d, Pi
 from .transformer import (MultiheadAttention, TransformerEncoderLayer, TransformerDecoderLayer,
                           TransformerEncoder, TransformerDecoder, Transformer,
                           SinusoidalPositionalEncoding, LearnedPositionalEmbedding, rotary_embedding)
+from . import parallel
+
+
+def __getattr__(name):
+    # SyncBatchNorm lives with the process group it talks to (dalam.distributed)
+    if name == "SyncBatchNorm":
+        from ..distributed.sync_batchnorm import SyncBatchNorm
+        return SyncBatchNorm
+    raise AttributeError(f"module 'dalam.nn' has no attribute {name!r}")
