@@ -23,6 +23,7 @@ COMMANDS = {
     "embed": ("embed", "MiniLM sentence embeddings to .npy / .json"),
     "bench": ("bench", "benchmark workloads against PyTorch, as a ratio table"),
     "export": ("export", "export a checkpoint to ONNX or to one .safetensors file"),
+    "launch": ("launch", "run a script on N processes (data parallel over MPI)"),
 }
 
 

@@ -190,6 +190,8 @@ class CSVLogger(Callback):
     rows.  When training resumes from a checkpoint the file is rewritten from
     the restored history, so it never holds an epoch twice."""
 
+    rank_zero_only = True  # under DDP only rank 0 writes the file
+
     def __init__(self, filename, separator=",", append=False):
         self.filename = pathlib.Path(filename)
         self.separator = separator

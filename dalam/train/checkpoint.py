@@ -29,6 +29,7 @@ import shutil
 import time
 
 from .. import backend
+from . import _dist
 from ..io import atomic_write, fsync_dir
 from .callbacks import Callback, _Monitor
 
@@ -245,9 +246,10 @@ class ModelCheckpoint(Callback):
         return self._m.best
 
     def on_train_begin(self, trainer):
-        self.directory.mkdir(parents=True, exist_ok=True)
-        for p in self.directory.glob(".tmp-ckpt-*"):  # left by a run killed while saving
-            shutil.rmtree(p, ignore_errors=True)
+        if _dist.is_main():  # under DDP rank 0 writes, every rank takes part in saving
+            self.directory.mkdir(parents=True, exist_ok=True)
+            for p in self.directory.glob(".tmp-ckpt-*"):  # left by a run killed while saving
+                shutil.rmtree(p, ignore_errors=True)
         if not trainer.resumed:
             self._m.best = float("inf") if self.mode == "min" else float("-inf")
             self.best_name = None
@@ -268,7 +270,7 @@ class ModelCheckpoint(Callback):
             v = None if v is None else float(v)
         else:
             v = self._m.value(logs)
-        improved = v is not None and self._m.improved(v)
+        improved = _dist.from_main(v is not None and self._m.improved(v))  # one decision for all ranks
         if self.save_best_only and not improved:
             return
         name = f"ckpt-e{trainer.epoch + 1:04d}-s{trainer.global_step:07d}"
@@ -277,6 +279,8 @@ class ModelCheckpoint(Callback):
             self.best_name = name
         t = time.perf_counter()
         self.last_path = trainer.save_checkpoint(self.directory / name)
+        if not _dist.is_main():
+            return
         self._prune(name)
         pointer = {"last": name, "best": self.best_name, "monitor": self.monitor,
                    "best_value": None if self.best_name is None else self._m.best,

@@ -34,6 +34,7 @@ def _array(v):
 
 class TensorBoard(Callback):
     order = 50  # after the schedules (the logged lr is the one used), before checkpoints
+    rank_zero_only = True  # under DDP only rank 0 writes events
 
     def __init__(self, log_dir="runs", update_freq=10, histogram_freq=1, images=None, text_fn=None,
                  flush_secs=10):

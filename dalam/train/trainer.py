@@ -21,6 +21,7 @@ import numpy as np
 from ..autograd import grad_mode
 from ..tensor import Tensor
 from ..metrics import get_metric
+from . import _dist
 from . import checkpoint as _ckpt
 from .callbacks import Callback, LearningRateScheduler
 from .history import History
@@ -125,8 +126,10 @@ class Trainer:
 
     # ---------------------------------------------------------------- callbacks
     def _call(self, hook, *args):
+        main = _dist.is_main()
         for cb in self.callbacks:
-            getattr(cb, hook)(self, *args)
+            if main or not getattr(cb, "rank_zero_only", False):
+                getattr(cb, hook)(self, *args)
 
     def _lr(self):
         return float(self.optimizer.param_groups[0]["lr"])
@@ -199,6 +202,9 @@ class Trainer:
                 m.reset()
         self.batch_in_epoch = skip
         model.train()
+        sampler = getattr(loader, "sampler", None)
+        if hasattr(sampler, "set_epoch"):  # DistributedSampler: a new shuffle per epoch
+            sampler.set_epoch(self.epoch)
         self._call("on_epoch_begin", self.epoch)
         it = iter(loader)
         for _ in range(skip):
@@ -206,14 +212,15 @@ class Trainer:
                 break
         if pending is not None:
             _ckpt.restore_rng(pending["rng"], loader, self.val_loader)
-        bar = Progress(self.verbose, self.epoch, self.epochs, n_batches, initial=skip)
+        bar = Progress(_dist.verbosity(self.verbose), self.epoch, self.epochs, n_batches, initial=skip)
         try:
             self._run_batches(it, bar)
         except BaseException:
             bar.abort()  # leave the terminal clean when training is interrupted
             raise
-        logs = {"loss": self._loss_sum / self._seen if self._seen else float("nan")}
-        for m in self.metrics:
+        loss_sum, seen = _dist.sum_numbers(self._loss_sum, self._seen)  # over ranks under DDP
+        logs = {"loss": loss_sum / seen if seen else float("nan")}
+        for m in _dist.reduced_metrics(self.metrics):
             v = m.compute()
             if isinstance(v, (float, int)):
                 logs[m.name] = float(v)
@@ -233,6 +240,7 @@ class Trainer:
             from ..nn.utils import clip_grad_norm_
             params = [p for g in opt.param_groups for p in g["params"]]
         metrics = self.metrics
+        sync_stop = _dist.needs_stop_sync(self.callbacks)
         for batch in it:
             x, y = _split(batch)
             opt.zero_grad()
@@ -265,6 +273,8 @@ class Trainer:
                         running[m.name] = v
                 bar.update(running)
             self._call("on_batch_end", self.global_step, batch_logs)
+            if sync_stop:  # one rank's callback stopped: every rank stops at this batch
+                self.stop_training = _dist.sum_numbers(float(self.stop_training))[0] > 0
             if self.stop_training:
                 break
 
@@ -277,7 +287,13 @@ class Trainer:
 
     # ---------------------------------------------------------------- checkpoints
     def save_checkpoint(self, path):
-        """Write the complete training state to the folder ``path`` (atomic)."""
+        """Write the complete training state to the folder ``path`` (atomic).
+        Under DDP every rank calls it; rank 0 writes, with every rank's random states."""
+        if _dist.active():
+            self._rank_rng = _dist.gather({"rng": _ckpt.capture_rng(self.train_loader, self.val_loader),
+                                           "epoch_start_rng": self._epoch_rng})
+            if not _dist.is_main():
+                return pathlib.Path(path)
         return _ckpt.save_training_checkpoint(self, pathlib.Path(path))
 
     def _cb_keys(self):
@@ -312,6 +328,8 @@ class Trainer:
             p["epoch_start_rng"] = self._epoch_rng
             p["loss_sum"] = self._loss_sum
             p["seen"] = self._seen
+        if _dist.active() and getattr(self, "_rank_rng", None):
+            p["ranks"] = self._rank_rng
         return p
 
     def load_checkpoint(self, path):
@@ -322,7 +340,7 @@ class Trainer:
         folder = _ckpt.find_checkpoint(path)
         if folder is None:
             raise FileNotFoundError(f"load_checkpoint: no checkpoint at {path}")
-        progress = _ckpt.read_progress(folder)
+        progress = _dist.this_ranks_progress(_ckpt.read_progress(folder))
         saved_n, n = progress.get("batches_per_epoch"), self._n_batches
         if progress["batch"] and n is not None and saved_n is not None and saved_n != n:
             raise ValueError(f"fit(resume=...): {folder} was saved mid-epoch with {saved_n} batches per "
@@ -376,10 +394,11 @@ def _evaluate(model, loader, loss_fn, metrics, prefix=""):
                         m.update(o, t)
     finally:
         model.train(was_training)
+    total, seen = _dist.sum_numbers(total, seen)  # over ranks under DDP
     if seen == 0:
         raise ValueError("evaluate: the loader yielded no batches")
     res = {prefix + "loss": total / seen} if loss_fn is not None else {}
-    for m in metrics:
+    for m in _dist.reduced_metrics(metrics):
         v = m.compute()
         if isinstance(v, (float, int)):
             res[prefix + m.name] = float(v)
