@@ -105,9 +105,14 @@ def _check(comm, kind, arr=None, extra=0):
 def _describe(row):
     kind = _KINDS[row[0]] if 0 <= row[0] < len(_KINDS) else "?"
     if row[1] < 0:
-        return kind
+        return kind + (f" from rank {row[3] - 1}" if row[3] else "")
     dt = next((np.dtype(c) for c in np.sctypeDict.values() if np.dtype(c).num == row[1]), "?")
-    return f"{kind} of {row[2]} {dt} element(s)" + (f" (root/op {row[3]})" if row[3] else "")
+    text = f"{kind} of {row[2]} {dt} element(s)"
+    if kind in ("all_reduce", "reduce_scatter") and 0 < row[3] <= len(_OPS):
+        text += f", op {_OPS[row[3] - 1]}"
+    elif kind == "broadcast" and row[3]:
+        text += f" from rank {row[3] - 1}"
+    return text
 
 
 class Work:
