@@ -171,3 +171,19 @@ def test_launcher_command_and_failure_report(tmp_path):
     assert "pid 4242 on node7" in L.explain_failure(hydra, {}, 9)
     r = launch("-n", "2", str(tmp_path / "missing.py"))
     assert r.returncode == 1 and "does not exist" in r.stderr
+
+
+def test_dalam_train_nproc_2_then_eval(tmp_path):
+    cfg = str(ROOT / "configs" / "mnist_subset_mlp.toml")
+    r = subprocess.run([sys.executable, "-m", "dalam.cli", "train", cfg, "--nproc", "2", "--epochs", "1",
+                        "--checkpoint-dir", str(tmp_path / "run")], capture_output=True, text=True, timeout=180,
+                       env=_env(), cwd=tmp_path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "on 2 processes" in r.stderr and r.stdout.count("done: 1 epoch(s)") == 1  # rank 0 reports
+    val = float(re.search(r"val_accuracy (\S+);", r.stdout).group(1))
+    ev = subprocess.run([sys.executable, "-m", "dalam.cli", "eval", str(tmp_path / "run")], capture_output=True,
+                        text=True, timeout=120, env=_env(), cwd=tmp_path)
+    assert ev.returncode == 0, ev.stderr
+    # the checkpoint holds the plain model; its accuracy is the validation figure reduced over both ranks
+    assert abs(float(re.search(r"accuracy (\S+)", ev.stdout).group(1)) - val) < 1e-4, (ev.stdout, r.stdout)
+    assert val > 0.8

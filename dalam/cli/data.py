@@ -109,11 +109,14 @@ def test_split(ds, pre, limit=None):
     return xv, yv
 
 
-def loader(x, y, batch_size, shuffle, seed=0):
+def loader(x, y, batch_size, shuffle, seed=0, distributed=False):
     from ..creation import Generator
-    from ..data import DataLoader, TensorDataset
+    from ..data import DataLoader, DistributedSampler, TensorDataset
+    data = TensorDataset(x, y)
+    if distributed:  # this rank's share of each epoch's shuffle (dalam train --nproc)
+        return DataLoader(data, batch_size=batch_size, sampler=DistributedSampler(data, shuffle=shuffle, seed=seed))
     g = Generator().manual_seed(seed) if shuffle else None
-    return DataLoader(TensorDataset(x, y), batch_size=batch_size, shuffle=shuffle, generator=g)
+    return DataLoader(data, batch_size=batch_size, shuffle=shuffle, generator=g)
 
 
 def lm_loss(out, y):

@@ -3,12 +3,18 @@
     dalam train configs/mnist_cnn.toml
     dalam train configs/mnist_cnn.toml --resume      # continue after a stop or a kill
     dalam train configs/char_lstm.toml --epochs 1 --checkpoint-dir /tmp/run
+    dalam train configs/mnist_cnn.toml --nproc 2     # data parallel on 2 processes (dalam launch)
 
 The config names [dataset], [model], [optimizer], [schedule] and [train]
 (see configs/ for ready-made ones).  Checkpoints go to [train] checkpoint_dir
 (default runs/<config name>): training checkpoints written by
 dalam.train.ModelCheckpoint, dalam.json (what eval/predict/generate need to
-rebuild the model) and history.csv."""
+rebuild the model) and history.csv.  With --nproc N the same run is split
+over N processes: [train] batch_size stays the global batch (batch_size / N
+per process), BatchNorm becomes SyncBatchNorm, so N processes train as one
+would; a rank that fails stops the job, and --max-restarts K starts it again
+from the last checkpoint."""
+import os
 import pathlib
 import shutil
 import sys
@@ -27,6 +33,10 @@ def add_arguments(p):
     p.add_argument("--checkpoint-dir", help="override [train] checkpoint_dir")
     p.add_argument("--log-dir", help="override [train] log_dir: write TensorBoard event files there")
     p.add_argument("--quiet", action="store_true", help="no per-epoch lines")
+    p.add_argument("--nproc", type=int, default=1,
+                   help="train data-parallel on N processes (over MPI, through dalam launch)")
+    p.add_argument("--max-restarts", type=int, default=0,
+                   help="with --nproc: restart a failed job from its last checkpoint up to K times")
 
 
 def _prepare_dir(d, meta, resume, overwrite):
@@ -78,7 +88,50 @@ def _sample_text_fn(model, pre):
     return fn
 
 
+def _relaunch(args):
+    """``dalam train ... --nproc N``: the same command on N ranks through dalam launch."""
+    from ..distributed.launch import launch
+    argv = ["train", args.config]
+    for flag in ("resume", "overwrite", "quiet"):
+        if getattr(args, flag):
+            argv.append("--" + flag)
+    for opt in ("epochs", "batch_size", "checkpoint_dir", "log_dir"):
+        v = getattr(args, opt)
+        if v is not None:
+            argv += ["--" + opt.replace("_", "-"), str(v)]
+    try:
+        return launch(args.nproc, "dalam.cli", argv, module=True, max_restarts=args.max_restarts)
+    except (FileNotFoundError, ValueError) as e:
+        raise CLIError(str(e)) from None
+
+
+def _join_job(args):
+    """Inside a launched job: join the process group; (rank, world size), or None alone."""
+    from ..distributed import launch, process_group
+    if not process_group.launched_by_mpi():
+        return None
+    import dalam.distributed as dist
+    if not dist.is_initialized():
+        dist.init_process_group("mpi")
+    if dist.get_world_size() == 1:
+        return None
+    if launch.restart_count() > 0:  # restarted by --max-restarts: continue, never start over
+        args.resume, args.overwrite = True, False
+    return dist.get_rank(), dist.get_world_size()
+
+
+def _shard(x, y, rank, world):
+    """Every world-th example from rank on: disjoint shards, none repeated (for validation)."""
+    return x[rank::world], y[rank::world]
+
+
 def run(args):
+    if args.nproc < 1:
+        raise CLIError(f"--nproc must be >= 1, got {args.nproc}")
+    if args.nproc > 1 and not _in_job():
+        return _relaunch(args)
+    job = _join_job(args)
+    from ..train import _dist
     from .. import backend
     from ..train import CSVLogger, ModelCheckpoint, fit
     from . import data as D
@@ -100,15 +153,37 @@ def run(args):
     margs = model_args(cfg["model"]["name"], user, info)
     meta = make_meta(cfg, margs, pre)
     ckdir = pathlib.Path(tr["checkpoint_dir"])
-    resuming = _prepare_dir(ckdir, meta, args.resume, args.overwrite)
-    if args.resume and not resuming:
+    if job is None:
+        resuming = _prepare_dir(ckdir, meta, args.resume, args.overwrite)
+    else:  # rank 0 looks at (and may clean) the directory, the others follow its answer
+        answer = None
+        if job[0] == 0:
+            try:
+                answer = (_prepare_dir(ckdir, meta, args.resume, args.overwrite), None)
+            except CLIError as e:
+                answer = (False, str(e))
+        resuming, problem = _dist.from_main(answer)
+        if problem:
+            raise CLIError(problem)
+    if args.resume and not resuming and _dist.is_main():
         print(f"dalam train: no checkpoint in {ckdir} yet; starting from scratch", file=sys.stderr)
 
     backend.manual_seed(int(tr["seed"]))
     model = build_model(cfg["model"]["name"], margs)
+    bs = tr["batch_size"]
+    if job is not None:
+        from ..distributed import DistributedDataParallel, SyncBatchNorm
+        rank, world = job
+        if bs % world:
+            raise CLIError(f"[train] batch_size ({bs}) must divide evenly over --nproc {world} (it is the "
+                           "global batch)")
+        bs //= world
+        model = DistributedDataParallel(SyncBatchNorm.convert_sync_batchnorm(model))
+        if xv is not None:
+            xv, yv = _shard(xv, yv, rank, world)
     opt = build_optimizer(cfg["optimizer"], model.parameters())
-    train_loader = D.loader(xt, yt, tr["batch_size"], shuffle=True, seed=tr["seed"])
-    val_loader = D.loader(xv, yv, max(tr["batch_size"], 256), shuffle=False) \
+    train_loader = D.loader(xt, yt, bs, shuffle=True, seed=tr["seed"], distributed=job is not None)
+    val_loader = D.loader(xv, yv, max(bs, 256), shuffle=False) \
         if tr["validate"] and xv is not None else None
     sched, interval = build_schedule(cfg["schedule"], opt, tr["epochs"], len(train_loader))
     monitor = tr["monitor"] if val_loader is not None or not tr["monitor"].startswith("val_") else "loss"
@@ -121,16 +196,20 @@ def run(args):
         images = xv[:16] * pre["std"] + pre["mean"] if task == "image" and xv is not None else None
         text_fn = _sample_text_fn(model, pre) if task == "chars" else None
         callbacks.append(TensorBoard(tr["log_dir"], images=images, text_fn=text_fn))
-    write_meta(ckdir, meta)
-    if resuming:
+    if _dist.is_main():
+        write_meta(ckdir, meta)
+    if resuming and _dist.is_main():
         from ..train.checkpoint import find_checkpoint, read_progress
         folder = find_checkpoint(ckdir)
         p = read_progress(folder)
         print(f"dalam train: resuming from {folder} (epoch {p['epoch'] + 1}, step {p['global_step']})",
               file=sys.stderr)
     n_params = sum(p.numel() for p in model.parameters())
-    print(f"dalam train: {cfg['model']['name']} ({n_params:,} parameters) on {cfg['dataset']['name']} "
-          f"({len(xt)} training examples), {tr['epochs']} epoch(s), checkpoints in {ckdir}", file=sys.stderr)
+    if _dist.is_main():
+        where = f" on {job[1]} processes" if job else ""
+        print(f"dalam train: {cfg['model']['name']} ({n_params:,} parameters) on {cfg['dataset']['name']} "
+              f"({len(xt)} training examples){where}, {tr['epochs']} epoch(s), checkpoints in {ckdir}",
+              file=sys.stderr)
     loss_fn = D.lm_loss if task == "chars" else _cross_entropy
     hist = fit(model, train_loader, loss_fn, opt, epochs=tr["epochs"], val_loader=val_loader,
                metrics=["accuracy"] if task == "image" else None, callbacks=callbacks,
@@ -138,8 +217,14 @@ def run(args):
                scheduler=sched, scheduler_interval=interval, max_grad_norm=tr["max_grad_norm"])
     last = {k: v[-1] for k, v in hist.history.items() if v}
     shown = ", ".join(f"{k} {v:.4f}" for k, v in last.items() if k != "lr")
-    print(f"done: {len(hist.history.get('loss', []))} epoch(s) in total; {shown}; checkpoints in {ckdir}")
+    if _dist.is_main():
+        print(f"done: {len(hist.history.get('loss', []))} epoch(s) in total; {shown}; checkpoints in {ckdir}")
     return 0
+
+
+def _in_job():
+    from ..distributed.process_group import launched_by_mpi
+    return launched_by_mpi()
 
 
 def _cross_entropy(out, y):

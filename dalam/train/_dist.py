@@ -24,6 +24,15 @@ def _state():
     return mod.state
 
 
+def unwrap(model):
+    """The model inside a DistributedDataParallel (checkpoints hold its plain
+    state dict, so runs on 1 or N processes read and write the same files)."""
+    mod = sys.modules.get("dalam.distributed.ddp")
+    if mod is not None and isinstance(model, mod.DistributedDataParallel):
+        return model.module
+    return model
+
+
 def active():
     return _state() is not None
 

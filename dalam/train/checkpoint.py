@@ -169,7 +169,7 @@ def save_training_checkpoint(trainer, path):
     from ..io import save
     progress = trainer._progress_state()
     tstate = trainer._training_state()
-    model_sd = trainer.model.state_dict()
+    model_sd = _dist.unwrap(trainer.model).state_dict()  # DDP or not: the same file
     files = {
         "model.safetensors": lambda p: save(model_sd, p) if model_sd else save({"model": {}}, p),
         "training_state.safetensors": lambda p: save(tstate, p),
@@ -201,7 +201,7 @@ def load_checkpoint(path, model, optimizer=None, strict=True):
         raise FileNotFoundError(f"load_checkpoint: no checkpoint at {path} (expected a folder with "
                                 "progress.json, or a directory with checkpoint.json)")
     progress = read_progress(folder)
-    model.load_state_dict(load(folder / "model.safetensors"), strict=strict)
+    _dist.unwrap(model).load_state_dict(load(folder / "model.safetensors"), strict=strict)
     if optimizer is not None:
         optimizer.load_state_dict(load(folder / "training_state.safetensors")["optimizer"])
     return progress

@@ -347,7 +347,7 @@ class Trainer:
                              f"epoch, but train_loader has {n}; resume with the same dataset and "
                              "batch_size (or from an end-of-epoch checkpoint)")
         try:
-            self.model.load_state_dict(load(folder / "model.safetensors"))
+            _dist.unwrap(self.model).load_state_dict(load(folder / "model.safetensors"))
         except RuntimeError as e:
             raise RuntimeError(f"resume from {folder}: the model does not match the checkpoint:\n{e}") from None
         state = load(folder / "training_state.safetensors")
