@@ -57,6 +57,28 @@ class _Bucket:
         return self.buf.nbytes
 
 
+def bucket_groups(params, bucket_cap_mb=25, first_bucket_bytes=_FIRST_BUCKET_BYTES):
+    """Indices per bucket for ``params`` = [(nbytes, dtype), ...] in model order:
+    filled in reverse order, a bucket closes once it holds ``first_bucket_bytes``
+    (the first) or ``bucket_cap_mb`` MiB (the others) or when the dtype changes."""
+    cap = int(bucket_cap_mb * (1 << 20))
+    groups, cur, cur_bytes, cur_dt = [], [], 0, None
+    for i in reversed(range(len(params))):
+        nbytes, dt = params[i]
+        if cur and dt != cur_dt:
+            groups.append(cur)
+            cur, cur_bytes = [], 0
+        cur.append(i)
+        cur_dt = dt
+        cur_bytes += nbytes
+        if cur_bytes >= (first_bucket_bytes if not groups else cap):
+            groups.append(cur)
+            cur, cur_bytes = [], 0
+    if cur:
+        groups.append(cur)
+    return groups
+
+
 class DistributedDataParallel(Module):
     """Wrap ``module`` for data-parallel training: each rank runs its share of
     the batch, ``backward()`` averages the gradients over ranks.
@@ -154,23 +176,7 @@ class DistributedDataParallel(Module):
         return [b for b in self.module.buffers() if b is not None]
 
     def _build_buckets(self):
-        """Buckets in reverse parameter order: ~1 MiB first, then bucket_cap_mb MiB, one dtype each."""
-        cap_first, cap = _FIRST_BUCKET_BYTES, int(self.bucket_cap_mb * (1 << 20))
-        groups, cur, cur_bytes, cur_dt = [], [], 0, None
-        for i in reversed(range(len(self._params))):
-            p = self._params[i]
-            dt = p._data.dtype
-            if cur and dt != cur_dt:
-                groups.append(cur)
-                cur, cur_bytes = [], 0
-            cur.append(i)
-            cur_dt = dt
-            cur_bytes += p._data.nbytes
-            if cur_bytes >= (cap_first if not groups else cap):
-                groups.append(cur)
-                cur, cur_bytes = [], 0
-        if cur:
-            groups.append(cur)
+        groups = bucket_groups([(p._data.nbytes, p._data.dtype) for p in self._params], self.bucket_cap_mb)
         self._buckets = []
         self._slot = [None] * len(self._params)
         for bi, idx in enumerate(groups):
@@ -204,7 +210,9 @@ class DistributedDataParallel(Module):
                 self._coalesced_bcast(bufs)
         self._reset_iteration()
         self._expect = grad_on and self.require_backward_grad_sync and self._world > 1
-        return self.module(*inputs, **kwargs)
+        out = self.module(*inputs, **kwargs)
+        self._t_forward_end = time.perf_counter()
+        return out
 
     @contextlib.contextmanager
     def no_sync(self):
@@ -228,6 +236,7 @@ class DistributedDataParallel(Module):
             b.req, b.done = None, False
             b.t_ready = b.t_start = b.t_done = None
         self._t_first_hook = None
+        self._t_forward_end = None
 
     def _make_hook(self, i):
         def hook(p):
@@ -362,7 +371,8 @@ class DistributedDataParallel(Module):
         if self._trace is not None:
             for b in self._buckets:
                 self._trace.append({"step": self._step, "bucket": b.index, "bytes": b.nbytes,
-                                    "params": len(b.params), "first_hook": self._t_first_hook,
+                                    "params": len(b.params), "forward_end": self._t_forward_end,
+                                    "first_hook": self._t_first_hook,
                                     "ready": b.t_ready, "start": b.t_start, "done": b.t_done,
                                     "backward_end": t_end, "wait_end": t_wait})
         self._step += 1
