@@ -187,3 +187,12 @@ def test_dalam_train_nproc_2_then_eval(tmp_path):
     # the checkpoint holds the plain model; its accuracy is the validation figure reduced over both ranks
     assert abs(float(re.search(r"accuracy (\S+)", ev.stdout).group(1)) - val) < 1e-4, (ev.stdout, r.stdout)
     assert val > 0.8
+
+
+def test_example_script_under_dalam_launch(tmp_path):
+    r = launch("-n", "2", str(ROOT / "examples" / "ddp_mnist.py"), "--epochs", "1", "--train-size", "640",
+               "--checkpoints", str(tmp_path / "ck"), timeout=180)
+    assert r.returncode == 0, r.stdout + r.stderr
+    acc = re.findall(r"2 process\(es\): val_accuracy (\S+)", r.stdout)
+    assert len(acc) == 1 and float(acc[0]) > 0.3, r.stdout  # rank 0 reports, the model learned
+    assert (tmp_path / "ck" / "checkpoint.json").is_file()

@@ -13,7 +13,7 @@ all_gather, reduce_scatter, barrier), ``ddp`` (DistributedDataParallel),
 """
 from .process_group import (init_process_group, destroy_process_group, is_initialized,  # noqa: F401
                             is_available, is_mpi_available, get_rank, get_world_size, get_backend,
-                            get_comm, abort, launched_by_mpi)
+                            get_comm, abort, launched_by_mpi, group)
 from .collectives import (ReduceOp, Work, all_reduce, broadcast, all_gather,  # noqa: F401
                           all_gather_into_tensor, reduce_scatter, reduce_scatter_tensor, barrier,
                           all_gather_object, broadcast_object_list)

@@ -144,7 +144,7 @@ def _contiguous(a):
 
 def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op=False):
     """Reduce ``tensor`` across ranks, in place, so every rank holds the result."""
-    comm = _pg._require("all_reduce")
+    comm = _pg._require("all_reduce", group)
     a = _array(tensor, "all_reduce")
     mop, name = _mpi_op(op)
     _check(comm, "all_reduce", a, _OPS.index(name) + 1)
@@ -166,7 +166,7 @@ def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op=False):
 
 def broadcast(tensor, src=0, group=None, async_op=False):
     """Copy ``tensor`` from rank ``src`` into every rank's ``tensor``, in place."""
-    comm = _pg._require("broadcast")
+    comm = _pg._require("broadcast", group)
     if not 0 <= src < comm.Get_size():
         raise ValueError(f"broadcast: src={src} is not a rank (world size {comm.Get_size()})")
     a = _array(tensor, "broadcast")
@@ -182,7 +182,7 @@ def broadcast(tensor, src=0, group=None, async_op=False):
 
 def all_gather(tensor_list, tensor, group=None, async_op=False):
     """Fill ``tensor_list[r]`` with rank r's ``tensor`` (all the same shape)."""
-    comm = _pg._require("all_gather")
+    comm = _pg._require("all_gather", group)
     a = _array(tensor, "all_gather")
     n = comm.Get_size()
     if len(tensor_list) != n:
@@ -206,7 +206,7 @@ def all_gather(tensor_list, tensor, group=None, async_op=False):
 def all_gather_into_tensor(output_tensor, input_tensor, group=None, async_op=False):
     """Rank r's ``input_tensor`` into the r-th slice of ``output_tensor``
     (its first dimension is world_size times the input's)."""
-    comm = _pg._require("all_gather_into_tensor")
+    comm = _pg._require("all_gather_into_tensor", group)
     a, out = _array(input_tensor, "all_gather_into_tensor"), _array(output_tensor, "all_gather_into_tensor")
     if out.size != a.size * comm.Get_size() or out.dtype != a.dtype:
         raise ValueError(f"all_gather_into_tensor: output has {out.size} {out.dtype} elements, expected "
@@ -223,7 +223,7 @@ def all_gather_into_tensor(output_tensor, input_tensor, group=None, async_op=Fal
 
 def reduce_scatter(output, input_list, op=ReduceOp.SUM, group=None, async_op=False):
     """Reduce ``input_list[r]`` across ranks into rank r's ``output``."""
-    comm = _pg._require("reduce_scatter")
+    comm = _pg._require("reduce_scatter", group)
     n = comm.Get_size()
     o = _array(output, "reduce_scatter")
     if len(input_list) != n:
@@ -249,21 +249,20 @@ def reduce_scatter(output, input_list, op=ReduceOp.SUM, group=None, async_op=Fal
 
 def reduce_scatter_tensor(output, input, op=ReduceOp.SUM, group=None, async_op=False):
     """``input`` split in world_size equal slices along dim 0; slice r reduced into rank r's ``output``."""
-    comm = _pg._require("reduce_scatter_tensor")
+    comm = _pg._require("reduce_scatter_tensor", group)
     a = _array(input, "reduce_scatter_tensor")
     o = _array(output, "reduce_scatter_tensor")
     n = comm.Get_size()
     if a.size != o.size * n:
         raise ValueError(f"reduce_scatter_tensor: input has {a.size} elements, expected world size x "
                          f"output = {o.size * n}")
-    parts = [Tensor._make(x, False, None) for x in a.reshape(n, -1)]
-    return reduce_scatter(Tensor._make(o.reshape(-1), False, None) if o.flags.c_contiguous else output,
-                          parts, op=op, async_op=async_op)
+    parts = [Tensor._make(x, False, None) for x in np.ascontiguousarray(a).reshape((n,) + o.shape)]
+    return reduce_scatter(output, parts, op=op, async_op=async_op)
 
 
 def barrier(group=None, async_op=False, device_ids=None):
     """Wait until every rank has reached this point."""
-    comm = _pg._require("barrier")
+    comm = _pg._require("barrier", group)
     _check(comm, "barrier")
     work = Work(comm.Ibarrier(), "barrier")
     return work if async_op else (work.wait() and None)
@@ -271,7 +270,7 @@ def barrier(group=None, async_op=False, device_ids=None):
 
 def all_gather_object(object_list, obj, group=None):
     """Fill ``object_list[r]`` with rank r's picklable ``obj`` (small Python values: metrics, configs)."""
-    comm = _pg._require("all_gather_object")
+    comm = _pg._require("all_gather_object", group)
     if len(object_list) != comm.Get_size():
         raise ValueError(f"all_gather_object: object_list has {len(object_list)} entries, expected one per "
                          f"rank ({comm.Get_size()})")
@@ -281,6 +280,6 @@ def all_gather_object(object_list, obj, group=None):
 
 def broadcast_object_list(object_list, src=0, group=None, device=None):
     """Replace ``object_list``'s entries with rank ``src``'s."""
-    comm = _pg._require("broadcast_object_list")
+    comm = _pg._require("broadcast_object_list", group)
     _check(comm, "object", None, src + 1)
     object_list[:] = comm.bcast(list(object_list), root=src)

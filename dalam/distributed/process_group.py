@@ -172,7 +172,15 @@ def is_initialized():
     return state.comm is not None
 
 
-def _require(what):
+class group:
+    """``dist.group.WORLD``: the one process group there is (every rank)."""
+    WORLD = None
+
+
+def _require(what, grp=None):
+    if grp is not None:
+        raise ValueError(f"{what}: dalam.distributed has one process group, the world; pass group=None "
+                         "(or dist.group.WORLD)")
     if state.comm is None:
         raise ValueError(f"{what}: default process group has not been initialized, please make sure to "
                          "call init_process_group (and start the script with `dalam launch -n N`)")
@@ -181,18 +189,18 @@ def _require(what):
 
 def get_rank(group=None):
     """This process's rank (0 .. world_size - 1)."""
-    _require("get_rank")
+    _require("get_rank", group)
     return state.rank
 
 
 def get_world_size(group=None):
     """The number of processes in the job."""
-    _require("get_world_size")
+    _require("get_world_size", group)
     return state.size
 
 
 def get_backend(group=None):
-    _require("get_backend")
+    _require("get_backend", group)
     return "mpi"
 
 

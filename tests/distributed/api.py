@@ -37,6 +37,18 @@ def collectives(rank, world):
     out = dalam.zeros(2)
     dist.reduce_scatter(out, [dalam.full((2,), float(10 * r + rank)) for r in range(world)])
     assert out.tolist() == [float(10 * rank * world + sum(range(world)))] * 2, out
+    out = dalam.zeros(2, 3)
+    dist.reduce_scatter_tensor(out, dalam.arange(6 * world, dtype=dalam.float32).reshape(2 * world, 3))
+    assert out.tolist() == (world * np.arange(6 * world).reshape(2 * world, 3)[2 * rank:2 * rank + 2]).tolist()
+    big = dalam.zeros(2 * world)
+    dist.all_gather_into_tensor(big, dalam.full((2,), float(rank)))
+    assert big.tolist() == sum([[float(r)] * 2 for r in range(world)], [])
+    try:
+        dist.all_reduce(dalam.ones(1), group=object())
+        raise AssertionError("a foreign group was accepted")
+    except ValueError as e:
+        assert "one process group" in str(e)
+    dist.all_reduce(dalam.ones(1), group=dist.group.WORLD)
     objs = [None] * world
     dist.all_gather_object(objs, {"rank": rank})
     assert objs == [{"rank": r} for r in range(world)]
