@@ -50,7 +50,7 @@ model = DDP(nn.SyncBatchNorm.convert_sync_batchnorm(model))
 optimizer = dalam.optim.Adam(model.parameters(), lr=2e-3)
 
 history = dalam.fit(model, loader, nn.CrossEntropyLoss(), optimizer, epochs=args.epochs, val_loader=val_loader,
-                    metrics=["accuracy"], callbacks=[ModelCheckpoint(args.checkpoints, save_freq=20)],
+                    metrics=["accuracy"], callbacks=[ModelCheckpoint(args.checkpoints)],
                     resume=True)
 if rank == 0:
     print(f"{world} process(es): val_accuracy {history.history['val_accuracy'][-1]:.4f}")

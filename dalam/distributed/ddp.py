@@ -289,15 +289,24 @@ class DistributedDataParallel(Module):
 
     # progress thread: tests the requests in flight while the main thread computes
     def _start_progress(self):
-        if self._thread is None or not self._thread.is_alive():
-            self._thread = threading.Thread(target=self._progress_loop, name="dalam-ddp-progress",
-                                            daemon=True)
-            self._thread.start()
-        self._wake.set()
+        with self._lock:
+            self._wake.set()
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._progress_loop, name="dalam-ddp-progress",
+                                                daemon=True)
+                self._thread.start()
 
     def _progress_loop(self):
+        """Test the requests in flight every ~0.2 ms until they are done; park
+        between backward passes and end after a second without work (so the
+        thread never outlives its DDP object by long)."""
         while True:
-            self._wake.wait()
+            if not self._wake.wait(1.0):
+                with self._lock:
+                    if not self._wake.is_set():
+                        self._thread = None
+                        return
+                continue
             while True:
                 with self._lock:
                     if not self._wake.is_set():
