@@ -49,6 +49,7 @@ half = float16
 __version__ = "0.1.0"
 
 _LAZY = {"linalg", "nn", "optim", "data", "datasets", "autograd", "train", "io", "models", "utils", "metrics",
+         "distributions",
          "explain", "robust", "compress", "viz", "onnx"}
 _LAZY_ATTRS = {"save": "io", "load": "io", "fit": "train", "summary": "utils"}
 
