@@ -164,7 +164,7 @@ def run_backward(roots, grads, retain_graph=False, create_graph=False, inputs=No
             else:
                 if fn._checks or fn.saves_output:
                     fn.check_versions()
-                if n_out > 1 and any(g is None for g in gouts):  # not `None in`: arrays
+                if n_out > 1 and fn._materialize_grads and any(g is None for g in gouts):  # not `None in`: arrays
                     gouts = [g if g is not None else _zeros_for(fn, i, create_graph)
                              for i, g in enumerate(gouts)]
                 if create_graph:
