@@ -49,7 +49,9 @@ half = float16
 __version__ = "0.1.0"
 
 _LAZY = {"linalg", "nn", "optim", "data", "datasets", "autograd", "train", "io", "models", "utils", "metrics",
-         "explain", "robust", "compress", "viz", "onnx", "distributed"}
+         "distributions",
+         "explain", "robust", "compress", "viz", "onnx",
+         "distributed"}
 _LAZY_ATTRS = {"save": "io", "load": "io", "fit": "train", "summary": "utils"}
 
 

@@ -5,9 +5,9 @@ from .grad_mode import no_grad, enable_grad, set_grad_enabled, is_grad_enabled, 
 
 def __getattr__(name):
     # imported lazily: dalam.tensor imports grad_mode from this package first
-    if name == "Function":
-        from .function import Function
-        return Function
+    if name in ("Function", "FunctionCtx", "once_differentiable"):
+        from . import function as _f
+        return getattr(_f, name)
     if name in ("gradcheck", "GradcheckError"):
         from . import checks as _gc
         return getattr(_gc, name)
@@ -49,5 +49,5 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                         inputs=ins, allow_unused=allow_unused, accumulate=False)
 
 
-__all__ = ["Function", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
+__all__ = ["Function", "FunctionCtx", "once_differentiable", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
            "inference_mode", "grad", "gradcheck", "GradcheckError"]

@@ -248,7 +248,7 @@ def _backward(roots, grads, retain_graph, create_graph, inputs, allow_unused, ac
             else:
                 if fn._checks or fn.saves_output:
                     fn.check_versions()
-                if n_out > 1 and any(g is None for g in gouts):  # not `None in`: arrays
+                if n_out > 1 and fn._materialize_grads and any(g is None for g in gouts):  # not `None in`: arrays
                     gouts = [g if g is not None else _zeros_for(fn, i, create_graph)
                              for i, g in enumerate(gouts)]
                 if create_graph:

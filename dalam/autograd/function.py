@@ -48,11 +48,22 @@ class Function:
     _hooks = None
     _retained = None
     _released = False
+    _materialize_grads = True  # the engine fills missing output gradients with zeros
     # set on instances by apply():
     #   edges: per input, None | leaf Tensor | (Function, output_nr)
     #   in_meta: per input, (shape, dtype), or None for inputs that get no gradient
     #   n_outputs, _checks, _out_refs, _hooks, _retained
     # needs_input_grad (per input, bool) is a property computed from edges
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        for k in cls.__mro__:
+            if "forward" in k.__dict__:
+                if isinstance(k.__dict__["forward"], staticmethod):
+                    # PyTorch's style: forward(ctx, ...) on Tensors (autograd/pyfunction.py)
+                    from .pyfunction import apply_pytorch_style
+                    cls.apply = classmethod(apply_pytorch_style)
+                break
 
     def forward(self, *arrays):
         raise RuntimeError(
@@ -277,3 +288,4 @@ def _tracked(a, fn, idx):
 
 
 from ..tensor import Tensor  # noqa: E402  (cycle: tensor imports ops lazily)
+from .pyfunction import FunctionCtx, once_differentiable  # noqa: E402,F401  (torch.autograd.function names)

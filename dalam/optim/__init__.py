@@ -12,7 +12,8 @@ from .adagrad import Adagrad
 from .adadelta import Adadelta
 from .adamax import Adamax
 from .radam import RAdam
+from .lbfgs import LBFGS
 from . import lr_scheduler
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "RAdam",
-           "lr_scheduler"]
+           "LBFGS", "lr_scheduler"]
