@@ -77,6 +77,16 @@ def test_wrong_use_is_a_clear_error_on_every_rank_not_a_hang(case, words):
             assert w in line, (w, line)
 
 
+def test_a_rank_that_never_joins_times_out_and_stops_the_job():
+    t = time.monotonic()
+    env = dict(_env(), DALAM_DIST_TIMEOUT="2")
+    r = subprocess.run([str(BIN / "mpiexec"), "-n", "2", sys.executable, str(HERE / "bad_input.py"), "stuck"],
+                       capture_output=True, text=True, timeout=60, env=env, cwd=ROOT)
+    assert r.returncode != 0 and time.monotonic() - t < 30
+    assert "rank 0 timed out after 2 s in all_reduce" in r.stderr, r.stderr
+    assert "rank 0 of 2 raised RuntimeError" in r.stderr
+
+
 def test_init_process_group_without_a_launcher():
     code = ("import dalam.distributed as d\n"
             "try:\n    d.init_process_group('mpi')\nexcept RuntimeError as e:\n    print('ERR', e)\n"

@@ -268,6 +268,21 @@ def barrier(group=None, async_op=False, device_ids=None):
     return work if async_op else (work.wait() and None)
 
 
+def gather_objects(comm, obj, what="all_gather_object"):
+    """Every rank's picklable ``obj``, on every rank, through non-blocking MPI
+    calls (so the wait honours the timeout).  For small in-memory values
+    between the job's own processes, never for files."""
+    import pickle
+    data = np.frombuffer(pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL), np.uint8)
+    sizes = np.empty(comm.Get_size(), np.int64)
+    wait(comm.Iallgather(np.array([data.size], np.int64), sizes), what)
+    out = np.empty(int(sizes.sum()), np.uint8)
+    offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    MPI = _pg._mpi()
+    wait(comm.Iallgatherv(data, [out, sizes, offsets, MPI.BYTE]), what)
+    return [pickle.loads(out[o:o + n].tobytes()) for o, n in zip(offsets, sizes)]
+
+
 def all_gather_object(object_list, obj, group=None):
     """Fill ``object_list[r]`` with rank r's picklable ``obj`` (small Python values: metrics, configs)."""
     comm = _pg._require("all_gather_object", group)
@@ -275,11 +290,12 @@ def all_gather_object(object_list, obj, group=None):
         raise ValueError(f"all_gather_object: object_list has {len(object_list)} entries, expected one per "
                          f"rank ({comm.Get_size()})")
     _check(comm, "object")
-    object_list[:] = comm.allgather(obj)
+    object_list[:] = gather_objects(comm, obj)
 
 
 def broadcast_object_list(object_list, src=0, group=None, device=None):
     """Replace ``object_list``'s entries with rank ``src``'s."""
     comm = _pg._require("broadcast_object_list", group)
     _check(comm, "object", None, src + 1)
-    object_list[:] = comm.bcast(list(object_list), root=src)
+    object_list[:] = gather_objects(comm, list(object_list) if comm.Get_rank() == src else None,
+                                    "broadcast_object_list")[src]

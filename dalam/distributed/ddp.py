@@ -134,7 +134,7 @@ class DistributedDataParallel(Module):
         (so every rank raises the same error, none hangs)."""
         mine = [(n, tuple(p.shape), str(p.dtype)) for n, p in self.module.named_parameters()]
         mine += [(n, tuple(b.shape), str(b.dtype)) for n, b in self.module.named_buffers() if b is not None]
-        everyone = self._comm.allgather(mine)
+        everyone = _c.gather_objects(self._comm, mine, "DistributedDataParallel model check")
         ref = everyone[0]
         for r, theirs in enumerate(everyone[1:], 1):
             if theirs == ref:

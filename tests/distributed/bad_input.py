@@ -4,8 +4,11 @@
     bad_input.py sizes      rank 1 all_reduces 12 elements, rank 0 10 -> RuntimeError on both ranks
     bad_input.py kinds      rank 0 calls all_reduce, rank 1 broadcast -> RuntimeError on both ranks
     bad_input.py unused     a parameter gets no gradient without find_unused_parameters -> RuntimeError
-Each rank prints `CAUGHT <message>` and exits 0, so the test sees every rank got the error."""
+Each rank prints `CAUGHT <message>` and exits 0, so the test sees every rank got the error.
+    bad_input.py stuck      (DALAM_DIST_TIMEOUT=2) rank 1 never joins rank 0's all_reduce: rank 0 times
+                            out, the error is uncaught, and the job stops with rank 0 named"""
 import sys
+import time
 
 import dalam
 import dalam.distributed as dist
@@ -23,6 +26,11 @@ def case(name, rank):
             dist.all_reduce(dalam.ones(4))
         else:
             dist.broadcast(dalam.ones(4), src=0)
+    elif name == "stuck":
+        if rank == 0:
+            dist.all_reduce(dalam.ones(3))
+        else:
+            time.sleep(120)
     elif name == "unused":
         class TwoHeads(nn.Module):
             def __init__(self):
@@ -37,6 +45,8 @@ def case(name, rank):
 def main():
     dist.init_process_group("mpi")
     rank = dist.get_rank()
+    if sys.argv[1] == "stuck":
+        return case("stuck", rank)
     try:
         case(sys.argv[1], rank)
     except RuntimeError as e:
