@@ -22,17 +22,32 @@ class Tensor:
                  "__weakref__")
     __array_priority__ = 1000  # so ndarray (op) Tensor defers to Tensor's reflected op
 
-    def __init__(self, data, requires_grad=False, dtype=None):
-        arr = _to_array(data, dtype)
+    def __init__(self, *args, requires_grad=False, dtype=None, device=None):
+        """PyTorch's ``torch.Tensor(...)``: ``Tensor(2, 3)`` (or a ``Size``) makes a
+        float tensor of that shape (zeros; PyTorch leaves it uninitialised),
+        ``Tensor(data)`` a float tensor of the data (default dtype unless ``dtype=``),
+        ``Tensor(t)`` an alias of tensor ``t``. Prefer ``dalam.tensor(data)``,
+        which infers the dtype."""
+        if device is not None:
+            _check_device(device, "Tensor()")
+        alias = None
+        arr = _legacy_array(args, dtype, "Tensor")
+        if isinstance(arr, Tensor):
+            alias, arr = arr, arr._data
         self._data = arr
         self.grad = None
         self.grad_fn = None
         self._output_nr = 0
-        self._vc = [0]
+        self._vc = alias._vc if alias is not None else [0]
         self._hooks = None
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
+
+    @classmethod
+    def _from_data(cls, data, dtype=None):
+        """A new leaf holding a copy of ``data`` with ``dalam.tensor``'s dtype inference."""
+        return cls._make(_to_array(data, dtype), False, None)
 
     @classmethod
     def _make(cls, data, requires_grad, grad_fn, output_nr=0, vc=None):
@@ -77,7 +92,23 @@ class Tensor:
 
     @property
     def device(self):
-        return "cpu"
+        return _CPU
+
+    is_cuda = False
+    is_cpu = True
+    is_mps = False
+    is_meta = False
+    is_sparse = False
+    is_quantized = False
+    is_mkldnn = False
+    is_nested = False
+
+    @property
+    def layout(self):
+        return _memory.strided
+
+    def get_device(self):
+        return -1
 
     @property
     def is_leaf(self):
@@ -94,9 +125,15 @@ class Tensor:
         return self._data.ndim
 
     def size(self, dim=None):
+        """``dalam.Size`` (a tuple with ``numel()``) of the shape, or one dim's size.
+        ``x.shape`` stays a plain tuple (it is on the hot path of every layer)."""
         if dim is None:
-            return self._data.shape
-        return self._data.shape[dim]
+            return _tnew(_Size, self._data.shape)
+        try:
+            return self._data.shape[dim]
+        except (IndexError, TypeError):
+            from .ops._util import norm_dim
+            return self._data.shape[norm_dim(dim, self._data.ndim, "size")]
 
     def numel(self):
         return int(self._data.size)
@@ -127,8 +164,10 @@ class Tensor:
     def tolist(self):
         return self._data.tolist()
 
-    def numpy(self):
-        if self.requires_grad:
+    def numpy(self, *, force=False):
+        """The array itself (shares memory: writes show in the tensor), as PyTorch.
+        ``force=True`` also works on a tensor that requires grad (detached first)."""
+        if self.requires_grad and not force:
             raise RuntimeError(
                 "Can't call numpy() on a Tensor that requires grad. Use tensor.detach().numpy() "
                 "instead.")
@@ -262,29 +301,34 @@ class Tensor:
 
     # ---------------------------------------------------------------- dtype
     def to(self, *args, **kwargs):
-        """``to(dtype)``; device strings 'cpu' are accepted and ignored."""
-        dtype = kwargs.get("dtype")
-        for a in args:
-            if isinstance(a, Tensor):
-                dtype = a.dtype
-            elif isinstance(a, str) and a.startswith("cpu"):
-                continue
-            elif isinstance(a, str) and (a.startswith("cuda") or a.startswith("mps")):
-                raise RuntimeError(f"to({a!r}): dalam runs on the CPU (NumPy); GPU support comes later")
-            elif a is not None:
-                dtype = a
-        if dtype is None:
-            return self
-        dtype = np.dtype(dtype)
-        if dtype == self._data.dtype:
-            return self
-        from .ops.elementwise import cast
-        return cast(self, dtype)
+        """``to(dtype)``, ``to(device, dtype)``, ``to(other)``, with ``non_blocking``,
+        ``copy`` and ``memory_format`` as in PyTorch. The device must be the CPU
+        ('cpu', ``dalam.device('cpu')``); a GPU raises a clear error."""
+        dev, dtype, copy, fmt = _parse_to(args, kwargs, "to")
+        if dev is not None:
+            _check_device(dev, f"to({dev!r})" if isinstance(dev, str) else "to()")
+        out = self
+        if dtype is not None:
+            dtype = np.dtype(dtype)
+            if dtype != self._data.dtype:
+                from .ops.elementwise import cast
+                out = cast(self, dtype)
+                copy = False
+        if fmt is not None and fmt is not _memory.preserve_format and \
+                not _memory.is_contiguous(out._data, fmt):
+            return out.contiguous(memory_format=fmt)
+        if copy:
+            return out.clone()
+        return out
 
-    def type(self, dtype=None):
+    def type(self, dtype=None, non_blocking=False, **kwargs):
+        """``type()`` names the tensor type as PyTorch does ('torch.FloatTensor');
+        ``type(dalam.float64)``, ``type('torch.DoubleTensor')`` and
+        ``type(dalam.DoubleTensor)`` convert."""
+        from . import _legacy
         if dtype is None:
-            return f"dalam.{self.dtype}"
-        return self.to(dtype)
+            return _legacy.type_name(self._data.dtype)
+        return self.to(_legacy.dtype_of(dtype))
 
     def float(self):
         return self.to(backend.float32)
@@ -307,17 +351,35 @@ class Tensor:
     def type_as(self, other):
         return self.to(other.dtype)
 
-    def cpu(self):
+    def cpu(self, memory_format=None):
         return self
 
-    def cuda(self, *a, **k):
-        raise RuntimeError("cuda(): dalam runs on the CPU (NumPy); GPU support comes later")
+    def cuda(self, device=None, non_blocking=False, memory_format=None):
+        raise _device.unavailable("cuda()", "cuda")
+
+    def mps(self, *a, **k):
+        raise _device.unavailable("mps()", "mps")
+
+    def pin_memory(self, device=None):
+        """Raises as a CPU-only PyTorch does: pinned memory serves copies to a GPU
+        and there is none (DataLoader(pin_memory=True) is accepted and ignored)."""
+        raise _device.DeviceUnavailableError(
+            "pin_memory(): Cannot access accelerator device when none is available: dalam is a "
+            "CPU-only backend (NumPy), so there is nothing to pin for; drop the .pin_memory() call.")
+
+    def is_pinned(self, device=None):
+        return False
 
     # ---------------------------------------------------------------- in-place
     def _bump(self):
         self._vc[0] += 1
 
     def _check_inplace(self, opname):
+        if not self._data.flags.writeable:
+            _raise_readonly(self, opname)
+        self._check_inplace_grad(opname)
+
+    def _check_inplace_grad(self, opname):
         if _gstate.enabled and self.requires_grad and self.grad_fn is None:
             raise RuntimeError(
                 f"{opname}: a leaf Variable that requires grad is being used in an in-place "
@@ -347,7 +409,7 @@ class Tensor:
         return self
 
     def copy_(self, src):
-        src_t = src if isinstance(src, Tensor) else Tensor(src)
+        src_t = src if isinstance(src, Tensor) else Tensor._from_data(src)
         if _gstate.enabled and src_t.requires_grad:
             from .ops.elementwise import cast
             from .ops.shape import expand
@@ -363,14 +425,18 @@ class Tensor:
         return self
 
     def zero_(self):
-        self._check_inplace("zero_")
-        self._data[...] = 0
-        self._bump()
-        return self
+        return self.fill_(0)
 
     def fill_(self, value):
+        value = value.item() if isinstance(value, Tensor) else value
+        if not self._data.flags.writeable and _memory.has_internal_overlap(self._data):
+            # an expanded tensor: every element gets the same value, which PyTorch allows
+            self._check_inplace_grad("fill_")
+            if _memory.write_overlapping(self._data, value):
+                self._bump()
+                return self
         self._check_inplace("fill_")
-        self._data[...] = value.item() if isinstance(value, Tensor) else value
+        self._data[...] = value
         self._bump()
         return self
 
@@ -395,26 +461,72 @@ class Tensor:
         self._bump()
         return self
 
-    def clone(self):
+    def clone(self, memory_format=None):
+        """A copy in the graph. PyTorch's default ``preserve_format`` keeps the
+        order of the strides (``x.t().clone()`` stays transposed, so ``.view``
+        of it fails as in PyTorch); ``memory_format=dalam.contiguous_format``
+        gives C-contiguous memory."""
         from .ops.elementwise import clone
-        return clone(self)
+        return clone(self, memory_format)
 
     def contiguous(self, memory_format=None):
-        """C-contiguous memory: this tensor when it already is, else a copy that
-        stays in the graph (so ``.contiguous().view(...)`` always works)."""
-        if self._data.flags.c_contiguous:
-            return self
+        """C-contiguous memory (or ``memory_format=dalam.channels_last``): this tensor
+        when it already is, else a copy that stays in the graph (so
+        ``.contiguous().view(...)`` always works)."""
+        if memory_format is None or memory_format is _memory.contiguous_format:
+            if self._data.flags.c_contiguous:
+                return self
+            fmt = _memory.contiguous_format
+        elif memory_format is _memory.preserve_format:
+            raise RuntimeError("contiguous(): preserve memory format is unsupported by the "
+                               "contiguous operator; use clone() to copy keeping the layout")
+        else:
+            fmt = memory_format
+            if _memory.is_contiguous(self._data, fmt):
+                return self
+            _memory.channels_last_perm(self._data, fmt, "contiguous()")
         from .ops.elementwise import clone
-        return clone(self)
+        return clone(self, fmt)
 
-    def is_contiguous(self):
-        return bool(self._data.flags.c_contiguous)
+    def is_contiguous(self, memory_format=None):
+        if memory_format is None:
+            return bool(self._data.flags.c_contiguous)
+        return _memory.is_contiguous(self._data, memory_format)
+
+    def stride(self, dim=None):
+        """Strides in elements, as PyTorch counts them (NumPy's are in bytes)."""
+        st = _memory.strides(self._data)
+        if dim is None:
+            return st
+        from .ops._util import norm_dim
+        return st[norm_dim(dim, self._data.ndim, "stride")]
+
+    def storage_offset(self):
+        """Elements between the start of the memory block this tensor views and
+        its first element (``x[1:].storage_offset() == x.shape[1]``, as in PyTorch)."""
+        return _memory.storage_offset(self._data)
 
     def data_ptr(self):
         return self._data.__array_interface__["data"][0]
 
+    def untyped_storage(self):
+        """The memory block this tensor views: ``data_ptr()``, ``nbytes()``; two
+        views of one tensor report the same ``data_ptr()``."""
+        return _memory.UntypedStorage(self._data)
+
+    def storage(self):
+        return _memory.TypedStorage(self._data)
+
+    def is_set_to(self, other):
+        a, b = self._data, other._data
+        return (a.__array_interface__["data"][0] == b.__array_interface__["data"][0]
+                and a.shape == b.shape and a.strides == b.strides and a.dtype == b.dtype)
+
     def share_memory_(self):
         return self
+
+    def is_shared(self):
+        return False
 
 
 class _HookHandle:
@@ -459,3 +571,77 @@ def _to_array(data, dtype=None):
             raise TypeError(f"tensor(): could not infer a numeric dtype from {type(data).__name__} data")
         return _to_array(arr if arr.dtype.kind != "f" else arr.astype(backend.get_default_dtype()))
     raise TypeError(f"tensor(): unsupported data of dtype {arr.dtype}")
+
+
+def _raise_readonly(t, opname):
+    if _memory.has_internal_overlap(t._data):
+        raise RuntimeError(
+            f"{opname}: unsupported operation: more than one element of the written-to tensor "
+            "refers to a single memory location (it comes from expand() or broadcast_to()). "
+            "Please clone() the tensor before performing the operation.")
+    raise RuntimeError(
+        f"{opname}: the tensor's memory is read-only (it wraps a read-only NumPy array, e.g. "
+        "from np.broadcast_to or a memory-mapped file). clone() it before writing to it.")
+
+
+def _parse_to(args, kwargs, op):
+    """(device, dtype, copy, memory_format) from the argument forms of ``Tensor.to``."""
+    dev = kwargs.pop("device", None)
+    dtype = kwargs.pop("dtype", None)
+    kwargs.pop("non_blocking", None)
+    copy = kwargs.pop("copy", False)
+    fmt = kwargs.pop("memory_format", None)
+    if kwargs:
+        raise TypeError(f"{op}() got an unexpected keyword argument {next(iter(kwargs))!r}")
+    if args:
+        a, rest = args[0], list(args[1:])
+        if isinstance(a, Tensor):
+            dtype = a._data.dtype
+        elif a is None or _device.is_device_like(a) or (isinstance(a, int) and not isinstance(a, bool)):
+            dev = a
+            if rest and not isinstance(rest[0], bool):
+                dtype = rest.pop(0)
+        else:
+            dtype = a
+        if rest:
+            rest.pop(0)  # non_blocking
+        if rest:
+            copy = rest.pop(0)
+        if rest:
+            raise TypeError(f"{op}(): too many positional arguments {args!r}")
+    return dev, dtype, bool(copy), fmt
+
+
+def _legacy_array(args, dtype, name):
+    """The array for ``Tensor(...)`` / ``FloatTensor(...)``'s argument forms (or the
+    Tensor to alias)."""
+    dt = np.dtype(dtype) if dtype is not None else backend.get_default_dtype()
+    if not args:
+        return np.empty((0,), dt)
+    if all(isinstance(a, (int, np.integer)) and not isinstance(a, (bool, np.bool_)) for a in args):
+        if any(a < 0 for a in args):
+            raise RuntimeError(f"{name}(): negative dimension in size {tuple(args)}")
+        return np.zeros(tuple(int(a) for a in args), dt)
+    if len(args) != 1:
+        raise TypeError(f"{name}(): expected sizes (ints) or one sequence of data, got {args!r}")
+    data = args[0]
+    from ._size import Size
+    if isinstance(data, Size):
+        return np.zeros(tuple(data), dt)
+    if isinstance(data, Tensor):
+        if dtype is not None and data._data.dtype != dt:
+            raise TypeError(
+                f"{name}(): expected a {dt} tensor, got {data._data.dtype}; convert it with "
+                f".to(dalam.{dt}) first")
+        return data
+    if isinstance(data, (float, complex, bool)) or (isinstance(data, np.generic)):
+        raise TypeError(f"{name}(): data must be a sequence (got {type(data).__name__}); "
+                        "use dalam.tensor(x) for a 0-d tensor")
+    return _to_array(data, dt)
+
+
+from . import _device, _memory  # noqa: E402
+from ._device import check as _check_device, CPU as _CPU  # noqa: E402
+from ._size import Size as _Size  # noqa: E402
+
+_tnew = tuple.__new__

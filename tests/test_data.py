@@ -397,6 +397,8 @@ def test_transforms_seeded_by_dalam_rng_and_lambda():
     a = tf(img)
     dalam.manual_seed(1)
     np.testing.assert_array_equal(tf(img), a)
-    assert T.is_batchable(tf) and not T.is_batchable(T.Compose([lambda x: x]))
+    # Lambda runs on one sample at a time (torchvision's contract): no batched form
+    assert not T.is_batchable(tf) and not T.is_batchable(T.Compose([lambda x: x]))
+    assert T.is_batchable(T.Compose([T.RandomCrop(8, padding=1), T.RandomAffine(10)]))
     t = dalam.tensor(img)
     assert isinstance(T.RandomHorizontalFlip(1.0)(t), dalam.Tensor)

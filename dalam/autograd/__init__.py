@@ -8,6 +8,9 @@ def __getattr__(name):
     if name in ("Function", "FunctionCtx", "once_differentiable"):
         from . import function as _f
         return getattr(_f, name)
+    if name == "functional":
+        import importlib
+        return importlib.import_module(".functional", __name__)
     if name in ("gradcheck", "GradcheckError"):
         from . import checks as _gc
         return getattr(_gc, name)

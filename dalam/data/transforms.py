@@ -4,7 +4,9 @@ Every transform works on one sample (``t(x)``: an array or Tensor laid out
 ``[..., H, W]``, e.g. CHW; ``ToTensor`` takes HW/HWC) and on a whole batch
 with a leading sample axis (``t.batch(x)``: ``[N, ..., H, W]``), where the
 random ones draw independent parameters per sample in one vectorised call.
-``MNIST`` + ``DataLoader`` use the batch form automatically.
+``MNIST`` + ``DataLoader`` use the batch form when every transform has one
+(it gives what the per-sample calls give); ``Lambda`` and user callables have
+none, so they see one sample at a time, as in torchvision.
 
 Random transforms draw from ``dalam.data._worker.rng()``: inside a DataLoader
 a per-batch generator (reproducible, prefetch-independent), otherwise dalam's
@@ -80,7 +82,10 @@ class Compose:
 
 
 class Lambda(Transform):
-    """A user function as a transform (the same function for single samples and batches)."""
+    """A user function as a transform, called on one sample at a time as in
+    torchvision (``Lambda(lambda x: torch.flatten(x))`` sees one image): it has
+    no batched form, so a DataLoader applies a Compose holding it per sample."""
+    batch = None
 
     def __init__(self, lambd):
         if not callable(lambd):
@@ -88,9 +93,6 @@ class Lambda(Transform):
         self.lambd = lambd
 
     def __call__(self, x):
-        return self.lambd(x)
-
-    def batch(self, x):
         return self.lambd(x)
 
 

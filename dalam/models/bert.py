@@ -205,7 +205,7 @@ class BertModel(nn.Module):
 
     def forward(self, input_ids, attention_mask=None, token_type_ids=None, output_hidden_states=False):
         if not isinstance(input_ids, Tensor):
-            input_ids = Tensor(np.asarray(input_ids, np.int64))
+            input_ids = Tensor._from_data(np.asarray(input_ids, np.int64))
         if input_ids.ndim != 2:
             raise RuntimeError(f"BertModel: input_ids must be (batch, seq), got shape {tuple(input_ids.shape)}")
         mask = None

@@ -166,7 +166,7 @@ class GPT(nn.Module):
     def forward(self, idx, targets=None, caches=None, pos_offset=0):
         """idx: (B, T) int64 token ids.  Returns (logits (B, T, V), loss or None)."""
         if not isinstance(idx, Tensor):
-            idx = Tensor(np.asarray(idx, np.int64))
+            idx = Tensor._from_data(np.asarray(idx, np.int64))
         if idx.ndim != 2:
             raise RuntimeError(f"GPT: expected token ids of shape (batch, time), got {tuple(idx.shape)}")
         B, T = idx.shape
@@ -196,7 +196,7 @@ class GPT(nn.Module):
         key/value cache each step feeds only the newest token."""
         was_training = self.training
         self.eval()
-        idx = idx if isinstance(idx, Tensor) else Tensor(np.asarray(idx, np.int64))
+        idx = idx if isinstance(idx, Tensor) else Tensor._from_data(np.asarray(idx, np.int64))
         out = idx._data.copy()
         bs = self.config.block_size
         caches, start = None, 0

@@ -22,7 +22,7 @@ from .conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
 from .pooling import (MaxPool1d, MaxPool2d, AvgPool1d, AvgPool2d, AdaptiveAvgPool1d,
                       AdaptiveAvgPool2d, AdaptiveMaxPool1d, AdaptiveMaxPool2d)
 from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm, GroupNorm
-from .dropout import Dropout1d, Dropout2d
+from .dropout import Dropout1d, Dropout2d, Dropout3d
 from .upsampling import (Upsample, UpsamplingNearest2d, UpsamplingBilinear2d, PixelShuffle,
                          PixelUnshuffle)
 from .transformer import (MultiheadAttention, TransformerEncoderLayer, TransformerDecoderLayer,

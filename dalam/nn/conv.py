@@ -95,9 +95,20 @@ class _ConvNd(Module):
         return f"{base} '{hint}'" if hint else base
 
 
+def _weight_bias_of(m):
+    params = m._parameters
+    w = params.get("weight")
+    if w is None:  # a parametrized weight (weight_norm, spectral_norm...)
+        w = m.weight
+    return w, (params["bias"] if "bias" in params else m.bias)
+
+
+_ConvNd._weight_bias = _weight_bias_of
+
+
 class _Conv(_ConvNd):
     def forward(self, input):
-        w, b = self._parameters["weight"], self._parameters["bias"]
+        w, b = self._weight_bias()
         op = self._opname()
         fn = _C.conv2d if self._nsp == 2 else _C.conv1d
         if self.padding_mode != "zeros":
@@ -149,7 +160,7 @@ class _ConvTranspose(_ConvNd):
         return tuple(out)
 
     def forward(self, input, output_size=None):
-        w, b = self._parameters["weight"], self._parameters["bias"]
+        w, b = self._weight_bias()
         opad = self._output_padding(input, output_size)
         fn = _C.conv_transpose2d if self._nsp == 2 else _C.conv_transpose1d
         return fn(input, w, b, self.stride, self.padding, opad, self.groups, self.dilation,

@@ -56,16 +56,10 @@ class Dropout(Module):
         return f"p={self.p}, inplace={self.inplace}"
 
 
-def _channel_dropout(input, p, training, inplace, nsp, name):
-    """Zero whole channels: one Bernoulli draw per (sample, channel)."""
-    _check_p(p, name)
-    if input.ndim not in (nsp + 1, nsp + 2):
-        raise RuntimeError(f"{name}: expected a {nsp + 1}-D (unbatched) or {nsp + 2}-D input, got "
-                           f"shape {tuple(input.shape)}")
+def _masked(input, mshape, p, training, inplace, name):
     if not training or p == 0.0:
         return input
     dt = input._data.dtype
-    mshape = input.shape[:input.ndim - nsp] + (1,) * nsp
     if p == 1.0:
         mask = np.zeros(mshape, dt)
     else:
@@ -75,12 +69,66 @@ def _channel_dropout(input, p, training, inplace, nsp, name):
     return input._inplace_result(out, name + "_") if inplace else out
 
 
+def _feature_mask(shape, name):
+    """PyTorch's feature dropout: one draw per (dim 0, dim 1) entry."""
+    if len(shape) < 2:
+        raise RuntimeError(f"{name}: Feature dropout requires at least 2 dimensions in the input, "
+                           f"got shape {tuple(shape)}")
+    return tuple(shape[:2]) + (1,) * (len(shape) - 2)
+
+
+def _deprecated_dims(name, nd, ok, what):
+    import warnings
+    warnings.warn(
+        f"{name}: Received a {nd}-D input to {name}, which is deprecated and will result in an "
+        f"error in a future release. To retain the behavior and silence this warning, please use "
+        f"dropout instead. Note that {name} exists to provide channel-wise dropout on inputs with "
+        f"{what} spatial dimensions, a channel dimension, and an optional batch dimension (i.e. "
+        f"{ok[0]}D or {ok[1]}D inputs).", UserWarning, stacklevel=3)
+
+
 def dropout1d(input, p=0.5, training=True, inplace=False):
-    return _channel_dropout(input, p, training, inplace, 1, "dropout1d")
+    """Zero whole channels of (N, C, L) or unbatched (C, L) inputs."""
+    _check_p(p, "dropout1d")
+    nd = input.ndim
+    if nd not in (2, 3):
+        raise RuntimeError(
+            f"dropout1d: Expected 2D or 3D input, but received a {nd}D input. Note that dropout1d "
+            "exists to provide channel-wise dropout on inputs with 1 spatial dimension, a channel "
+            "dimension, and an optional batch dimension (i.e. 2D or 3D inputs).")
+    mshape = _feature_mask(input.shape, "dropout1d") if nd == 3 else (input.shape[0], 1)
+    return _masked(input, mshape, p, training, inplace, "dropout1d")
 
 
 def dropout2d(input, p=0.5, training=True, inplace=False):
-    return _channel_dropout(input, p, training, inplace, 2, "dropout2d")
+    """Zero whole feature maps: one draw per (N, C). As in PyTorch, a 3-D input
+    is read as (N, C, L) and other ranks warn and drop per (dim 0, dim 1)."""
+    _check_p(p, "dropout2d")
+    nd = input.ndim
+    if nd not in (3, 4):
+        _deprecated_dims("dropout2d", nd, (3, 4), 2)
+    elif nd == 3:
+        import warnings
+        warnings.warn(
+            "dropout2d: Received a 3D input to dropout2d and assuming that channel-wise 1D dropout "
+            "behavior is desired - input is interpreted as shape (N, C, L), where C is the channel "
+            "dim. This behavior will change in a future release to interpret the input as one "
+            "without a batch dimension, i.e. shape (C, H, W). To maintain the 1D channel-wise "
+            "dropout behavior, please switch to using dropout1d instead.", UserWarning, stacklevel=2)
+    return _masked(input, _feature_mask(input.shape, "dropout2d"), p, training, inplace, "dropout2d")
+
+
+def dropout3d(input, p=0.5, training=True, inplace=False):
+    """Zero whole 3-D feature maps of (N, C, D, H, W) or unbatched (C, D, H, W) inputs."""
+    _check_p(p, "dropout3d")
+    nd = input.ndim
+    if nd not in (4, 5):
+        _deprecated_dims("dropout3d", nd, (4, 5), 3)
+    if nd == 5:
+        mshape = _feature_mask(input.shape, "dropout3d")
+    else:  # unbatched: as PyTorch, one draw per entry of dim 0
+        mshape = (input.shape[0],) + (1,) * (nd - 1) if nd >= 1 else ()
+    return _masked(input, mshape, p, training, inplace, "dropout3d")
 
 
 class Dropout1d(Dropout):
@@ -96,3 +144,10 @@ class Dropout2d(Dropout):
 
     def forward(self, input):
         return dropout2d(input, self.p, self.training, self.inplace)
+
+
+class Dropout3d(Dropout):
+    """Zeroes whole 3-D feature maps of (N, C, D, H, W) inputs with probability ``p``."""
+
+    def forward(self, input):
+        return dropout3d(input, self.p, self.training, self.inplace)

@@ -53,14 +53,17 @@ class Linear(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, input):
-        w = self._parameters["weight"]
+        params = self._parameters
+        w = params.get("weight")
+        if w is None:  # a parametrized weight (weight_norm, spectral_norm...)
+            w = self.weight
         try:
             ok = input._data.shape[-1] == w._data.shape[1] and input._data.dtype == w._data.dtype
         except (AttributeError, IndexError):
             ok = False
         if not ok:
             self._bad_input(input)
-        b = self._parameters["bias"]
+        b = params["bias"] if "bias" in params else self.bias
         if b is None:
             return _LinearFn.apply(input, w)
         return _LinearFn.apply(input, w, b)

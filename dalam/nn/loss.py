@@ -16,7 +16,7 @@ class _WeightedLoss(_Loss):
     def __init__(self, weight=None, size_average=None, reduce=None, reduction="mean"):
         super().__init__(size_average, reduce, reduction)
         if weight is not None and not isinstance(weight, Tensor):
-            weight = Tensor(weight)
+            weight = Tensor._from_data(weight)
         self.register_buffer("weight", weight)
 
 
@@ -71,7 +71,7 @@ class BCEWithLogitsLoss(_Loss):
                  pos_weight=None):
         super().__init__(size_average, reduce, reduction)
         self.register_buffer("weight", weight if weight is None or isinstance(weight, Tensor)
-                             else Tensor(weight))
+                             else Tensor._from_data(weight))
         self.register_buffer("pos_weight", pos_weight if pos_weight is None or
                              isinstance(pos_weight, Tensor) else Tensor(pos_weight))
 

@@ -583,18 +583,15 @@ class Module:
         return self
 
     def to(self, *args, **kwargs):
-        """``to(dtype)`` converts floating parameters and buffers in place of
-        the arrays (the Parameter objects stay); 'cpu' is accepted."""
-        dtype = kwargs.get("dtype")
-        for a in args:
-            if isinstance(a, Tensor):
-                dtype = a.dtype
-            elif isinstance(a, str):
-                if a.startswith("cuda") or a.startswith("mps"):
-                    raise RuntimeError(f"to({a!r}): dalam runs on the CPU (NumPy); GPU support "
-                                       "comes later")
-            elif a is not None:
-                dtype = a
+        """``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(tensor)``:
+        converts floating parameters and buffers in place of the arrays (the
+        Parameter objects stay). The device must be the CPU; a GPU raises the
+        error a CPU-only PyTorch raises."""
+        from ..tensor import _parse_to
+        from .._device import check
+        dev, dtype, _, _ = _parse_to(args, dict(kwargs), "Module.to")
+        if dev is not None:
+            check(dev, f"Module.to({dev!r})" if isinstance(dev, str) else "Module.to()")
         if dtype is None:
             return self
         dtype = np.dtype(dtype)
@@ -614,13 +611,19 @@ class Module:
         return self.to(np.float16)
 
     def type(self, dst_type):
-        return self.to(dst_type)
+        from .._legacy import dtype_of
+        return self.to(dtype_of(dst_type))
 
     def cpu(self):
         return self
 
-    def cuda(self, *a, **k):
-        raise RuntimeError("cuda(): dalam runs on the CPU (NumPy); GPU support comes later")
+    def cuda(self, device=None):
+        from .._device import unavailable
+        raise unavailable("Module.cuda()", "cuda")
+
+    def mps(self, device=None):
+        from .._device import unavailable
+        raise unavailable("Module.mps()", "mps")
 
     def share_memory(self):
         return self

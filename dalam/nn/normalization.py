@@ -35,9 +35,9 @@ class _BatchNorm(Module):
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
         if track_running_stats:
-            self.register_buffer("running_mean", Tensor(xp.zeros(num_features, dt)))
-            self.register_buffer("running_var", Tensor(xp.ones(num_features, dt)))
-            self.register_buffer("num_batches_tracked", Tensor(np.array(0, np.int64)))
+            self.register_buffer("running_mean", Tensor._from_data(xp.zeros(num_features, dt)))
+            self.register_buffer("running_var", Tensor._from_data(xp.ones(num_features, dt)))
+            self.register_buffer("num_batches_tracked", Tensor._from_data(np.array(0, np.int64)))
         else:
             self.register_buffer("running_mean", None)
             self.register_buffer("running_var", None)

@@ -67,7 +67,7 @@ def _import_chain(proto):
     pending_matmul = None  # (module, output name) waiting for a bias Add
 
     def param(arr):
-        return nn.Parameter(Tensor(np.array(arr))._data)
+        return nn.Parameter(Tensor._from_data(np.array(arr))._data)
 
     for node in graph.node:
         a = _attrs(node, helper)

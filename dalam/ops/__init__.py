@@ -4,3 +4,5 @@ from . import elementwise, reduce, shape, index, activation, linalg  # noqa: F40
 from . import math_extra, linalg_extra  # noqa: F401,E402
 from . import sorting, structure  # noqa: F401,E402
 from . import triangular  # noqa: F401,E402
+from . import views  # noqa: F401,E402
+from . import composite  # noqa: F401,E402

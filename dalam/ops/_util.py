@@ -22,7 +22,7 @@ def as_tensor(x, like=None):
         return Tensor._make(x, False, None)
     if like is not None and isinstance(x, (int, float, bool)) and like.dtype.kind == "f":
         return Tensor._make(np.asarray(x, like.dtype), False, None)
-    return Tensor(x)
+    return Tensor._from_data(x)
 
 
 def norm_dim(dim, ndim, op):

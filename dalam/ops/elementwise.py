@@ -10,6 +10,7 @@ import numpy as np
 from ..autograd.function import Function
 from ..backend import xp
 from ..tensor import Tensor
+from .. import _memory
 from ._util import method, default_float
 
 
@@ -52,7 +53,7 @@ def _promote(a, b):
     elif type(b) is bool:
         pass
     elif isinstance(b, (list, tuple)):
-        return _promote(a, Tensor(b))
+        return _promote(a, Tensor._from_data(b))
     else:
         raise TypeError(f"unsupported operand type for a Tensor op: {type(b).__name__}")
     return a, b
@@ -446,8 +447,10 @@ class Cast(Function):
 class Clone(Function):
     saves = ()
 
-    def forward(self, x):
-        return x.copy()
+    def forward(self, x, fmt=None):
+        if fmt is None:  # preserve_format: keep the order of the strides, as PyTorch
+            return x.copy() if x.flags.c_contiguous else _memory.preserve_copy(x)
+        return _memory.to_format(x, fmt, "clone")
 
     def backward(self, gy):
         return gy
@@ -466,7 +469,9 @@ def cast(x, dtype):
 
 @method("clone")
 def clone(x, memory_format=None):
-    return Clone.apply(x)
+    if memory_format is None or memory_format is _memory.preserve_format:
+        return Clone.apply(x)
+    return Clone.apply(x, memory_format)
 
 
 @method("neg", "negative", "__neg__")

@@ -163,7 +163,7 @@ def _scatter_add_np(out, axis, index, src):
 
 def _check_index_tensor(index, op):
     if not isinstance(index, Tensor):
-        index = Tensor(index)
+        index = Tensor._from_data(index)
     if index.dtype.kind not in "iu":
         raise RuntimeError(f"{op}: expected an int64 index tensor, got {index.dtype}")
     return index
@@ -351,7 +351,7 @@ def where(condition, input=None, other=None):
             other, input = _promote(other, input)
             input = Tensor._make(np.asarray(input, other.dtype), False, None) if not isinstance(input, Tensor) else input
         else:
-            input = Tensor(input)
+            input = Tensor._from_data(input)
     if not isinstance(other, Tensor):
         input, other = _promote(input, other)
         if not isinstance(other, Tensor):

@@ -61,8 +61,14 @@ class MatMul(Function):
             a = Tensor._make(a, False, None)
         if isinstance(b, np.ndarray):
             b = Tensor._make(b, False, None)
-        if a.ndim == 1 or b.ndim == 1:
-            raise RuntimeError("double backward of matmul with 1-D operands is not supported; use 2-D")
+        if a.ndim == 1 and b.ndim == 1:
+            return gy * b, gy * a
+        if a.ndim == 1:  # y[..., m] = a[k] @ b[..., k, m]
+            g2 = gy.unsqueeze(-2)
+            return matmul(g2, b.mT).squeeze(-2), matmul(a.unsqueeze(-1), g2)
+        if b.ndim == 1:  # y[..., n] = a[..., n, k] @ b[k]
+            g2 = gy.unsqueeze(-1)
+            return matmul(g2, b.unsqueeze(0)), matmul(a.mT, g2).squeeze(-1)
         return matmul(gy, b.mT), matmul(a.mT, gy)
 
 

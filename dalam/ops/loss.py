@@ -43,7 +43,7 @@ def _tensor(x, op, what):
     if isinstance(x, Tensor):
         return x
     if isinstance(x, (np.ndarray, list, tuple, int, float)):
-        return Tensor(x)
+        return Tensor._from_data(x)
     raise TypeError(f"{op}: {what} must be a dalam Tensor, got {type(x).__name__}")
 
 

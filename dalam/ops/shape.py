@@ -50,7 +50,12 @@ def _check_reshape(x, shape, op):
 @method("view")
 def view(input, *shape):
     """``reshape`` that refuses to copy, as PyTorch's ``view``: the result must
-    share memory with ``input``, so writes through one show in the other."""
+    share memory with ``input``, so writes through one show in the other.
+    ``view(dtype)`` reads the same bytes as another dtype."""
+    if len(shape) == 1 and (isinstance(shape[0], np.dtype) or (
+            isinstance(shape[0], type) and issubclass(shape[0], np.generic))):
+        from .views import view_dtype
+        return view_dtype(input, shape[0])
     out = reshape(input, *shape)
     if out is not input and out._data.size and not np.may_share_memory(out._data, input._data):
         raise RuntimeError(
@@ -137,8 +142,37 @@ def _T(self):
     return Permute.apply(self, axes)
 
 
-Tensor.T = property(_T)
-Tensor.mT = property(lambda self: transpose(self, -2, -1))
+def _T_checked(self):
+    if self._data.ndim > 2:
+        import warnings
+        warnings.warn(
+            "The use of `x.T` on tensors of dimension other than 2 to reverse their shape is "
+            "deprecated and it will throw an error in a future release. Consider `x.mT` to "
+            "transpose batches of matrices or `x.permute(*range(x.ndim - 1, -1, -1))` to reverse "
+            "the dimensions of a tensor.", UserWarning, stacklevel=2)
+    return _T(self)
+
+
+def _mT(self):
+    if self._data.ndim < 2:
+        raise RuntimeError(f"tensor.mT is only supported on matrices or batches of matrices. Got "
+                           f"{self._data.ndim}-D tensor.")
+    return transpose(self, -2, -1)
+
+
+def _H(self):
+    if self._data.ndim != 2:
+        raise RuntimeError(
+            f"tensor.H is only supported on matrices (2-D tensors). Got {self._data.ndim}-D tensor."
+            + (" For batches of matrices, consider using tensor.mH" if self._data.ndim > 2 else ""))
+    return transpose(self, 0, 1)  # real dtypes: the conjugate is the tensor itself
+
+
+Tensor.T = property(_T_checked)
+Tensor.mT = property(_mT)
+Tensor.H = property(_H)
+Tensor.mH = property(_mT)
+Tensor.adjoint = _mT
 
 
 @method("movedim", "moveaxis")
@@ -201,6 +235,10 @@ class Expand(Function):
     is_view = True
 
     def forward(self, x, shape):
+        lead = len(shape) - x.ndim
+        if all(n == 1 for n in shape[:lead]) and all(
+                a == b for a, b in zip(x.shape, shape[lead:])):
+            return x.reshape(shape)  # only new size-1 dims: a plain (writable) view
         return xp.broadcast_to(x, shape)
 
     def backward(self, gy):
@@ -384,7 +422,7 @@ class Flip(Function):
 
     def forward(self, x, axes):
         self.axes = axes
-        return xp.flip(x, axes)
+        return xp.flip(x, axes).copy()  # a copy, as PyTorch's (no negative strides)
 
     def backward(self, gy):
         return xp.flip(gy, self.axes)

@@ -34,6 +34,18 @@ class Diagonal(Function):
         return g
 
 
+class DiagonalView(Diagonal):
+    """``Tensor.diagonal``: a writable view, as in PyTorch (``torch.diag`` copies)."""
+    is_view = True
+
+    def forward(self, x, offset, a1, a2):
+        self.shape, self.offset, self.a1, self.a2 = x.shape, offset, a1, a2
+        v = xp.diagonal(x, offset, a1, a2)
+        if x.flags.writeable:
+            v.flags.writeable = True  # NumPy marks diagonal views read-only by default
+        return v
+
+
 class DiagEmbed(Function):
     """1-D vector -> square matrix with it on the ``offset`` diagonal."""
     saves = ()
@@ -57,7 +69,7 @@ def diagonal(input, offset=0, dim1=0, dim2=1):
     a1, a2 = norm_dim(dim1, input.ndim, "diagonal"), norm_dim(dim2, input.ndim, "diagonal")
     if a1 == a2:
         raise RuntimeError(f"diagonal: dim1 and dim2 cannot be the same dimension ({dim1}, {dim2})")
-    return Diagonal.apply(input, offset=int(offset), a1=a1, a2=a2)
+    return DiagonalView.apply(input, offset=int(offset), a1=a1, a2=a2)
 
 
 @method("diag")

@@ -1,0 +1,5 @@
+"""``dalam.backends.cpu``."""
+
+
+def get_cpu_capability():
+    return "DEFAULT"
