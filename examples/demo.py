@@ -1,6 +1,9 @@
 """dalam in half a minute: train a network on the MNIST subset that ships
 inside the package (5,000 training / 1,000 test digits; no download, no data
-folder), then save and reload it.
+folder), then save and reload it.  Good practice shown: 10% of the training
+images (a seeded choice) are held out for validation, which picks the best
+checkpoint and stops training early; the test images are used once, at the
+end, for the figure we report.
 
 What it shows: ``dalam.datasets.MNIST(subset=True)``, a ``DataLoader``, an
 ``nn.Sequential`` model, ``dalam.fit`` with metrics, a learning-rate
@@ -56,24 +59,29 @@ def main(args):
     train_set, test_set = MNIST(train=True, subset=True), MNIST(train=False, subset=True)
     x, y = train_set.as_tensors()          # float32 (N, 1, 28, 28), normalised; int64 labels
     xt, yt = test_set.as_tensors()
+    perm = dalam.randperm(len(x), generator=dalam.Generator().manual_seed(args.seed))
+    n_val = len(x) // 10                   # validation: carved from the training images, seeded
+    xv, yv, x, y = x[perm[:n_val]], y[perm[:n_val]], x[perm[n_val:]], y[perm[n_val:]]
     train = DataLoader(TensorDataset(x, y), batch_size=64, shuffle=True,
                        generator=dalam.Generator().manual_seed(args.seed))
-    test = DataLoader(TensorDataset(xt, yt), batch_size=500)
+    val = DataLoader(TensorDataset(xv, yv), batch_size=500)
     model = build(args.model)
     n_params = sum(p.numel() for p in model.parameters())
-    print(f"MNIST subset (embedded): {len(x)} train / {len(xt)} test images; {args.model.upper()} with "
-          f"{n_params:,} parameters; up to {args.epochs} epochs")
+    print(f"MNIST subset (embedded): {len(x)} train / {len(xv)} validation / {len(xt)} test images; "
+          f"{args.model.upper()} with {n_params:,} parameters; up to {args.epochs} epochs")
 
     opt = dalam.optim.Adam(model.parameters(), lr=2e-3)
     sched = dalam.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(args.epochs, 1))
     ckpt_dir = os.path.join(args.out, "checkpoints")
     verbose = args.verbose if args.verbose is not None else (1 if sys.stderr.isatty() else 2)
-    history = dalam.fit(model, train, nn.CrossEntropyLoss(), opt, epochs=args.epochs, val_loader=test,
+    history = dalam.fit(model, train, nn.CrossEntropyLoss(), opt, epochs=args.epochs, val_loader=val,
                         metrics=["accuracy", "f1"], scheduler=sched, verbose=verbose,
                         callbacks=[EarlyStopping(monitor="val_loss", patience=3),
                                    ModelCheckpoint(ckpt_dir, monitor="val_accuracy"),
                                    CSVLogger(os.path.join(args.out, "log.csv"))])
-    acc = history.history["val_accuracy"][-1]
+    val_acc = history.history["val_accuracy"][-1]
+    # the test set, once: the figure to report (validation chose the model, so it is optimistic)
+    acc = dalam.train.evaluate(model, DataLoader(TensorDataset(xt, yt), batch_size=500))["accuracy"]
     curves = history.plot(os.path.join(args.out, "curves.png"), title=f"dalam demo: MNIST subset, "
                                                                        f"{args.model.upper()}")
 
@@ -83,6 +91,7 @@ def main(args):
     fresh.eval()
     with dalam.no_grad():
         reloaded = float((fresh(xt).argmax(1) == yt).to(dalam.float32).mean().item())
+    print(f"validation accuracy: {100 * val_acc:.2f}% on {len(xv)} held-out training images")
     print(f"test accuracy: {100 * acc:.2f}% on {len(xt)} test images after {len(history.epoch)} epochs "
           f"({time.perf_counter() - t0:.1f} s)")
     print(f"checkpoint reloaded from {ckpt_dir} (epoch {info['epoch']}, step {info['global_step']}): "

@@ -17,8 +17,9 @@ from .main import CLIError
 DATASETS = {
     # name -> (task, allowed keys with defaults)
     "mnist": ("image", {"subset": False, "root": None, "download": True, "limit": None,
-                        "val_limit": None}),
-    "fashion-mnist": ("image", {"root": None, "download": True, "limit": None, "val_limit": None}),
+                        "val_limit": None, "val_split": 0.1}),
+    "fashion-mnist": ("image", {"root": None, "download": True, "limit": None, "val_limit": None,
+                                "val_split": 0.1}),
     "tinyshakespeare": ("chars", {"root": None, "download": True, "block_size": 64, "limit": None,
                                   "val_limit": None}),
     "text": ("chars", {"path": None, "block_size": 64, "val_fraction": 0.1, "limit": None,
@@ -28,7 +29,7 @@ DATASET_ALIASES = {"fashion_mnist": "fashion-mnist", "fashionmnist": "fashion-mn
                    "shakespeare": "tinyshakespeare", "tiny_shakespeare": "tinyshakespeare"}
 
 TRAIN_KEYS = {"epochs": 1, "batch_size": 64, "checkpoint_dir": None, "seed": 0, "max_grad_norm": None,
-              "save_every": "epoch", "keep_last": 2, "log_dir": None, "verbose": 2, "validate": True,
+              "save_every": "epoch", "keep_last": 2, "log_dir": None, "verbose": 1, "validate": True,
               "monitor": "val_loss"}
 SECTIONS = ("dataset", "model", "optimizer", "schedule", "train")
 SECTION_ALIASES = {"optimiser": "optimizer", "data": "dataset", "scheduler": "schedule"}
@@ -131,6 +132,10 @@ def load_config(path, overrides=None):
     for k, v in ds.items():
         _type_check("[dataset]", k, v, allowed[k])
     cfg["dataset"] = {"name": ds_name, **{**allowed, **ds}}
+    vs = cfg["dataset"].get("val_split")
+    if vs is not None and not (0 <= vs < 1):
+        raise CLIError(f"[dataset] val_split: the share of the training data held out for validation, "
+                       f"in [0, 1), got {vs!r}")
     if ds_name == "text" and not cfg["dataset"]["path"]:
         raise CLIError("[dataset] path: missing key (the text file to train on)")
     # model: task must fit the dataset

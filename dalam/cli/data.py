@@ -79,13 +79,28 @@ def char_splits(ds, vocab=None):
     return xt, yt, xv, yv, vocab
 
 
-def load_splits(ds):
-    """(train arrays, val arrays, data_info for the model, preprocessing record)."""
+def carve_validation(x, y, fraction, seed):
+    """Hold out ``fraction`` of the training examples (a seeded random choice) for
+    validation: models are chosen on these, never on the test set, which is
+    evaluated once at the end.  (train x, train y, val x, val y)."""
+    k = int(round(len(x) * float(fraction or 0)))
+    if k == 0:
+        return x, y, None, None
+    perm = np.random.default_rng(int(seed)).permutation(len(x))
+    keep, held = np.sort(perm[k:]), np.sort(perm[:k])
+    return x[keep], y[keep], x[held], y[held]
+
+
+def load_splits(ds, seed=0):
+    """(train arrays, val arrays, data_info for the model, preprocessing record).
+    Image datasets: validation is carved from the training set (``val_split``,
+    seeded by ``seed``); the test set is left for :func:`test_split`."""
     if ds["name"] in ("mnist", "fashion-mnist"):
-        xt, yt, cls = _image_arrays(ds, True)
-        xv, yv, _ = _image_arrays(ds, False)
+        x, y, cls = _image_arrays(ds, True)
+        xt, yt, xv, yv = carve_validation(x, y, ds.get("val_split", 0.1), seed)
         xt, yt = _limit(xt, yt, ds.get("limit"))
-        xv, yv = _limit(xv, yv, ds.get("val_limit"))
+        if xv is not None:
+            xv, yv = _limit(xv, yv, ds.get("val_limit"))
         pre = image_preprocess(ds, cls, xt)
         info = {"in_channels": pre["channels"], "in_features": int(np.prod(xt.shape[1:])),
                 "num_classes": len(pre["classes"]), "input_size": pre["height"]}

@@ -142,7 +142,7 @@ def run(args):
     cfg = load_config(args.config, {"epochs": args.epochs, "batch_size": args.batch_size,
                                     "checkpoint_dir": args.checkpoint_dir, "log_dir": args.log_dir})
     tr, task = cfg["train"], cfg["task"]
-    (xt, yt), (xv, yv), info, pre = D.load_splits(cfg["dataset"])
+    (xt, yt), (xv, yv), info, pre = D.load_splits(cfg["dataset"], seed=cfg["train"]["seed"])
     user = {k: v for k, v in cfg["model"].items() if k != "name"}
     if cfg["model"]["name"] == "gpt":
         T = pre["block_size"]
@@ -202,8 +202,9 @@ def run(args):
         from ..train.checkpoint import find_checkpoint, read_progress
         folder = find_checkpoint(ckdir)
         p = read_progress(folder)
-        print(f"dalam train: resuming from {folder} (epoch {p['epoch'] + 1}, step {p['global_step']})",
-              file=sys.stderr)
+        where = (f"{p['epoch']} epoch(s) done" if not p.get("batch") else
+                 f"epoch {p['epoch'] + 1}, batch {p['batch']}")
+        print(f"dalam train: resuming from {folder} ({where}, step {p['global_step']})", file=sys.stderr)
     n_params = sum(p.numel() for p in model.parameters())
     if _dist.is_main():
         where = f" on {job[1]} processes" if job else ""
@@ -211,15 +212,72 @@ def run(args):
               f"({len(xt)} training examples){where}, {tr['epochs']} epoch(s), checkpoints in {ckdir}",
               file=sys.stderr)
     loss_fn = D.lm_loss if task == "chars" else _cross_entropy
-    hist = fit(model, train_loader, loss_fn, opt, epochs=tr["epochs"], val_loader=val_loader,
-               metrics=["accuracy"] if task == "image" else None, callbacks=callbacks,
-               verbose=0 if args.quiet else tr["verbose"], resume=ckdir if resuming else None,
-               scheduler=sched, scheduler_interval=interval, max_grad_norm=tr["max_grad_norm"])
+    try:
+        hist = fit(model, train_loader, loss_fn, opt, epochs=tr["epochs"], val_loader=val_loader,
+                   metrics=["accuracy"] if task == "image" else None, callbacks=callbacks,
+                   verbose=0 if args.quiet else tr["verbose"], resume=ckdir if resuming else None,
+                   scheduler=sched, scheduler_interval=interval, max_grad_norm=tr["max_grad_norm"])
+    except KeyboardInterrupt:
+        if _dist.is_main():
+            print(_interrupted_message(args, ckdir), file=sys.stderr)
+        raise
     last = {k: v[-1] for k, v in hist.history.items() if v}
     shown = ", ".join(f"{k} {v:.4f}" for k, v in last.items() if k != "lr")
     if _dist.is_main():
         print(f"done: {len(hist.history.get('loss', []))} epoch(s) in total; {shown}; checkpoints in {ckdir}")
+        _plot_curves(hist, ckdir)
+        if task == "image" and job is None:
+            _report_test(model, cfg, pre, ckdir, loss_fn)
     return 0
+
+
+def _interrupted_message(args, ckdir):
+    """What Ctrl-C leaves behind and the exact command that continues the run."""
+    import shlex
+    from ..train.checkpoint import find_checkpoint, read_progress
+    cmd = ["dalam", "train", str(args.config), "--resume"]
+    if args.checkpoint_dir:
+        cmd += ["--checkpoint-dir", str(args.checkpoint_dir)]
+    if args.epochs is not None:
+        cmd += ["--epochs", str(args.epochs)]
+    resume = " ".join(shlex.quote(c) for c in cmd)
+    try:
+        folder = find_checkpoint(ckdir)
+        p = read_progress(folder) if folder is not None else None
+    except (OSError, RuntimeError, ValueError):
+        folder = p = None
+    if p is None:
+        return (f"dalam train: stopped before the first checkpoint was saved in {ckdir}; "
+                f"`{resume}` starts again from scratch")
+    where = (f"{p['epoch']} epoch(s) done" if not p.get("batch") else
+             f"epoch {p['epoch'] + 1}, batch {p['batch']}")
+    return (f"dalam train: stopped; the latest checkpoint is {folder} ({where}, step {p['global_step']}); "
+            f"continue with: {resume}")
+
+
+def _plot_curves(hist, ckdir):
+    """curves.png next to history.csv (skipped, with a note, without matplotlib)."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        print("dalam train: no learning-curve PNG: pip install matplotlib", file=sys.stderr)
+        return
+    path = pathlib.Path(ckdir) / "curves.png"
+    hist.plot(path)
+    print(f"learning curves: {path}")
+
+
+def _report_test(model, cfg, pre, ckdir, loss_fn):
+    """The test set, evaluated once at the end (models were chosen on validation data)."""
+    import json
+    from ..train.trainer import evaluate
+    from . import data as D
+    xs, ys = D.test_split(cfg["dataset"], pre)
+    res = evaluate(model, D.loader(xs, ys, 256, shuffle=False), loss_fn, metrics=["accuracy"])
+    res = {"examples": int(len(xs)), **{k: float(v) for k, v in res.items()}}
+    (pathlib.Path(ckdir) / "test.json").write_text(json.dumps(res, indent=1) + "\n")
+    print(f"test (evaluated once, {len(xs)} examples): loss {res['loss']:.4f}, accuracy "
+          f"{res.get('accuracy', float('nan')):.4f}")
 
 
 def _in_job():

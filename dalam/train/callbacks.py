@@ -186,7 +186,9 @@ class EarlyStopping(Callback):
 
 class CSVLogger(Callback):
     """Write one CSV row per epoch (``epoch`` then the logged values) to
-    ``filename``, flushed every epoch.  ``append``: keep an existing file's
+    ``filename``, flushed every epoch.  Epochs are numbered from 1 as the
+    progress lines show them (epoch 1 is the first), not from 0 as the
+    callbacks' ``epoch`` argument.  ``append``: keep an existing file's
     rows.  When training resumes from a checkpoint the file is rewritten from
     the restored history, so it never holds an epoch twice."""
 
@@ -209,7 +211,7 @@ class CSVLogger(Callback):
                 self._keys = list(h.history)
                 self._writer().writerow(["epoch"] + self._keys)
                 for i, e in enumerate(h.epoch):
-                    self._writer().writerow([e] + [h.history[k][i] for k in self._keys])
+                    self._writer().writerow([e + 1] + [h.history[k][i] for k in self._keys])
                 self._file.flush()
             return
         if self.append and self.filename.is_file() and self.filename.stat().st_size > 0:
@@ -227,7 +229,7 @@ class CSVLogger(Callback):
         if self._keys is None:
             self._keys = list(logs)
             self._writer().writerow(["epoch"] + self._keys)
-        self._writer().writerow([epoch] + [logs.get(k, "") for k in self._keys])
+        self._writer().writerow([epoch + 1] + [logs.get(k, "") for k in self._keys])
         self._file.flush()
         os.fsync(self._file.fileno())
 

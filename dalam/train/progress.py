@@ -1,7 +1,8 @@
 """Progress display for ``fit``: a tqdm bar per epoch with the running loss
-and metrics (``verbose=1``, only when stderr is a terminal or a notebook),
-one line per epoch (``verbose=2``), or nothing (``verbose=0``).  tqdm is
-imported only when a bar is shown."""
+and metrics (``verbose=1`` in a terminal or a notebook), one line per epoch
+(``verbose=2``, and ``verbose=1`` when the output goes to a file or a pipe,
+as Keras does), or nothing (``verbose=0``).  tqdm is imported only when a
+bar is shown."""
 import sys
 import time
 
@@ -40,7 +41,7 @@ class Progress:
                 self.bar = tqdm(total=total, initial=initial, desc=f"Epoch {epoch + 1}/{epochs}",
                                 unit="batch", leave=True, dynamic_ncols=True, mininterval=0.2)
         elif verbose == 1:
-            self.mode = 0
+            self.mode = 2  # not a terminal: one line per epoch, never silence
 
     def update(self, logs):
         if self.bar is not None:
@@ -54,8 +55,8 @@ class Progress:
             self.bar = None
 
     def close(self, logs):
-        if self.bar is not None:  # the final bar: training loss and the validation figures
-            keep = {k: v for k, v in logs.items() if k == "loss" or k.startswith("val_")}
+        if self.bar is not None:  # the final bar: every training and validation figure
+            keep = {k: v for k, v in logs.items() if k != "lr"}
             self.bar.set_postfix_str(" ".join(f"{k}={v:.4f}" for k, v in keep.items()), refresh=False)
             self.bar.close()
         elif self.mode == 2:
