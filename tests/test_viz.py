@@ -83,11 +83,26 @@ def test_write_dot_file(tmp_path):
     assert (tmp_path / "g.dot").read_text() == text
 
 
-def test_missing_graphviz_is_a_clear_error(tmp_path, monkeypatch):
+def test_without_graphviz_matplotlib_draws_the_graph(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))  # no `dot` there
     m, loss = _mlp_loss()
+    draw_graph(loss, m, path=tmp_path / "g.png")
+    assert (tmp_path / "g.png").read_bytes()[:4] == b"\x89PNG"
+    draw_graph(loss, m, path=tmp_path / "g.svg")
+    svg = (tmp_path / "g.svg").read_text()
+    assert "<svg" in svg and "0.weight" in svg  # the parameters by name, as in the DOT picture
+    # neither Graphviz nor matplotlib: a clear error that says what to install
+    import builtins
+    real_import = builtins.__import__
+
+    def no_matplotlib(name, *a, **k):
+        if name.startswith("matplotlib"):
+            raise ImportError(name)
+        return real_import(name, *a, **k)
+
+    monkeypatch.setattr(builtins, "__import__", no_matplotlib)
     with pytest.raises(RuntimeError, match="Graphviz's 'dot' program was not found.*\\.dot"):
-        draw_graph(loss, m, path=tmp_path / "g.svg")
+        draw_graph(loss, m, path=tmp_path / "h.svg")
 
 
 # rendering needs the Graphviz binary: defined only where it is installed (no skip
