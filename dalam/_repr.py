@@ -74,3 +74,51 @@ def tensor_repr(t):
     elif t.requires_grad:
         extras.append("requires_grad=True")
     return prefix + body + "".join(", " + e for e in extras) + ")"
+
+
+def _esc(s):
+    import html
+    return html.escape(str(s))
+
+
+def tensor_repr_html(t):
+    """A notebook cell's view of a tensor: shape, dtype, grad state and summary statistics
+    over the values (finite ones), then the values as repr shows them."""
+    import numpy as np
+    a = t._data
+    rows = [("shape", tuple(int(d) for d in a.shape)), ("dtype", t.dtype), ("requires_grad", t.requires_grad)]
+    if t.grad_fn is not None:
+        rows.append(("grad_fn", type(t.grad_fn).__name__))
+    if getattr(t, "grad", None) is not None:
+        rows.append(("grad", f"{tuple(t.grad.shape)}, norm {float(np.linalg.norm(t.grad._data)):.4g}"))
+    if a.size and a.dtype.kind in "fiub":
+        f = a[np.isfinite(a)] if a.dtype.kind == "f" else a
+        if f.size:
+            rows.append(("min / mean / max", f"{f.min():.4g} / {f.astype(np.float64).mean():.4g} / "
+                                             f"{f.max():.4g}"))
+        if a.dtype.kind == "f" and f.size < a.size:
+            rows.append(("non-finite", int(a.size - f.size)))
+    table = "".join(f"<tr><th style='text-align:left'>{_esc(k)}</th><td style='text-align:left'>{_esc(v)}</td>"
+                    f"</tr>" for k, v in rows)
+    return (f"<div><b>{_esc(type(t).__name__)}</b><table>{table}</table>"
+            f"<pre>{_esc(tensor_repr(t))}</pre></div>")
+
+
+def module_repr_html(m):
+    """A notebook cell's view of a module: one row per submodule with its own parameters."""
+    rows = []
+    total = 0
+    for name, mod in m.named_modules():
+        own = list(mod.named_parameters(recurse=False))
+        n = sum(p.numel() for _, p in own)
+        total += n
+        shapes = ", ".join(f"{k} {tuple(p.shape)}" for k, p in own)
+        extra = mod.extra_repr()
+        rows.append(f"<tr><td style='text-align:left'>{_esc(name or '(top)')}</td>"
+                    f"<td style='text-align:left'>{_esc(type(mod).__name__)}</td>"
+                    f"<td style='text-align:left'>{_esc(extra)}</td>"
+                    f"<td style='text-align:left'>{_esc(shapes)}</td><td>{n:,}</td></tr>")
+    trainable = sum(p.numel() for p in m.parameters() if p.requires_grad)
+    head = ("<tr><th>name</th><th>layer</th><th>settings</th><th>parameters</th><th>count</th></tr>")
+    return (f"<div><b>{_esc(type(m).__name__)}</b>: {total:,} parameters ({trainable:,} trainable), "
+            f"{'training' if m.training else 'eval'} mode<table>{head}{''.join(rows)}</table></div>")

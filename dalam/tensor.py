@@ -201,6 +201,11 @@ class Tensor:
         from ._repr import tensor_repr
         return tensor_repr(self)
 
+    def _repr_html_(self):
+        """Jupyter's rich view: shape, dtype, gradient state, value statistics, the values."""
+        from ._repr import tensor_repr_html
+        return tensor_repr_html(self)
+
     def __format__(self, spec):
         if self._data.ndim == 0 and spec:
             return format(self.item(), spec)

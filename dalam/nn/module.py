@@ -728,6 +728,11 @@ class Module:
         """One line of this module's settings, shown inside its repr."""
         return ""
 
+    def _repr_html_(self):
+        """Jupyter's rich view: a table of the layers, their settings and parameter counts."""
+        from .._repr import module_repr_html
+        return module_repr_html(self)
+
     def __repr__(self):
         extra = self.extra_repr()
         extra_lines = extra.split("\n") if extra else []
