@@ -119,3 +119,29 @@ if __name__ == "__main__":
                 for fig in figures(page):
                     if (pathlib.Path(tmp) / fig).is_file():
                         shutil.copy(pathlib.Path(tmp) / fig, TUTORIAL / fig)
+
+
+# ---------------------------------------------------------------- notebooks
+def test_notebooks_match_the_chapters():
+    """docs/notebooks/*.ipynb are made from the chapters (tools/make_notebooks.py): never edited apart."""
+    r = subprocess.run([sys.executable, str(ROOT / "tools" / "make_notebooks.py"), "--check"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+@pytest.mark.parametrize("name", ["01_neuron", "02_perceptron"])
+def test_notebook_runs_in_a_kernel(name, tmp_path, monkeypatch):
+    """A chapter's notebook executed by a real Jupyter kernel (nbclient + ipykernel), as a reader
+    would run it, drawing its figures."""
+    import nbclient
+    import nbformat
+    monkeypatch.setenv("PYTHONPATH", str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    nb = nbformat.read(DOCS / "notebooks" / f"{name}.ipynb", as_version=4)
+    nbclient.NotebookClient(nb, timeout=120, kernel_name="python3",
+                            resources={"metadata": {"path": str(tmp_path)}}).execute()
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    assert any(o.output_type == "stream" for o in outputs)  # the chapter's prints appear
+    for fig in figures(TUTORIAL / f"{name}.md"):
+        assert (tmp_path / fig).is_file(), fig
