@@ -18,16 +18,22 @@ class _TorchvisionStyle:
     def __init__(self, root, train=True, transform=None, target_transform=None, download=False):
         super().__init__(root=root, train=train, transform=transform,
                          target_transform=target_transform, download=download)
-        self._images = self.__dict__.pop("data")
-        self._labels = self.__dict__.pop("targets")
 
     @property
     def data(self):
         return Tensor._make(self._images, False, None)
 
+    @data.setter
+    def data(self, value):
+        self._images = value.numpy() if isinstance(value, Tensor) else np.asarray(value)
+
     @property
     def targets(self):
         return Tensor._make(self._labels, False, None)
+
+    @targets.setter
+    def targets(self, value):
+        self._labels = value.numpy() if isinstance(value, Tensor) else np.asarray(value)
 
     def __len__(self):
         return len(self._images)

@@ -28,6 +28,7 @@ def main(outdir, workroot, programs):
     import rng_bridge
     rng_bridge.install(torch)
     torch.set_num_threads(1)
+    import dalam.backend
     saved_path = list(sys.path)
     for prog in programs:
         name = os.path.splitext(os.path.basename(prog))[0]
@@ -36,6 +37,7 @@ def main(outdir, workroot, programs):
         os.chdir(work)
         sys.argv = [prog]
         sys.path[:] = [os.path.dirname(os.path.abspath(prog))] + saved_path
+        dalam.backend._rng, dalam.backend._seed = None, 0  # as in a fresh process
         torch.set_default_dtype(torch.float32)
         torch.set_grad_enabled(True)
         out, err, rc = io.StringIO(), "", 0

@@ -12,11 +12,13 @@ PROGRAMS = sorted((HERE / "programs").glob("*.py"))
 DATA_FILES = {"MNIST": "mnist", "FashionMNIST": "fashion-mnist"}
 
 
-def _data_dir():
+def _data_dir(folder):
+    """Where the IDX files of one dataset are ($DALAM_DATA, ~/.cache/dalam, ../shared/data)."""
     for d in (os.environ.get("DALAM_DATA"), "~/.cache/dalam", ROOT.parent / "shared" / "data",
-              "/work/shared/data"):
-        if d and (pathlib.Path(d).expanduser() / "mnist").is_dir():
-            return pathlib.Path(d).expanduser()
+              ROOT.parents[1] / "shared" / "data"):
+        p = pathlib.Path(d).expanduser() / folder if d else None
+        if p is not None and len(list(p.glob("*-ubyte.gz"))) == 4:
+            return p
     return None
 
 
@@ -24,12 +26,12 @@ def make_workdir(path):
     """A program's working directory: ``data/MNIST/raw`` (torchvision's layout) linked
     to the shared IDX files, so ``datasets.MNIST("data")`` finds them in both runs."""
     path.mkdir(parents=True, exist_ok=True)
-    src = _data_dir()
-    if src is not None:
-        for tv, ours in DATA_FILES.items():
+    for tv, ours in DATA_FILES.items():
+        src = _data_dir(ours)
+        if src is not None:
             raw = path / "data" / tv / "raw"
             raw.mkdir(parents=True, exist_ok=True)
-            for f in (src / ours).glob("*-ubyte.gz"):
+            for f in src.glob("*-ubyte.gz"):
                 if not (raw / f.name).exists():
                     os.symlink(f, raw / f.name)
     return path
