@@ -17,6 +17,17 @@ class UnsupportedTorchAPI(NotImplementedError, AttributeError):
         super().__init__(f"{name} is not supported by dalam run{why}; see {DOCS}")
 
 
+class UnsupportedTorchModule(NotImplementedError, ModuleNotFoundError):
+    """``import torch.X`` of a module dalam does not have: a ModuleNotFoundError too,
+    so ``try: import torch._dynamo / except ImportError`` keeps working."""
+
+    def __init__(self, name, reason=None):
+        why = f" ({reason})" if reason else ""
+        super().__init__(f"{name} is not supported by dalam run{why}; see {DOCS}")
+        self.api = name
+        self.name = None  # not the name imported: the import system must not swallow it
+
+
 class WholeModelSaveError(TypeError):
     """``torch.save(model, ...)`` of a whole nn.Module (PyTorch pickles the class)."""
 
@@ -25,6 +36,8 @@ def is_one_line_error(exc):
     """Errors ``dalam run`` reports as one line instead of a traceback: the ones
     that mean "this PyTorch feature is not available here", not a bug in the script."""
     from .._device import DeviceUnavailableError
-    if isinstance(exc, (UnsupportedTorchAPI, WholeModelSaveError, DeviceUnavailableError)):
+    from .ptfile import PtFileError
+    if isinstance(exc, (UnsupportedTorchAPI, UnsupportedTorchModule, WholeModelSaveError,
+                        DeviceUnavailableError, PtFileError)):
         return True
     return getattr(exc, "_dalam_one_line", False)

@@ -14,7 +14,7 @@ import sys
 import types
 
 from . import tables
-from .errors import UnsupportedTorchAPI
+from .errors import UnsupportedTorchAPI, UnsupportedTorchModule
 
 _ROOTS = ("torch", "torchvision")
 
@@ -94,20 +94,30 @@ def _proxy_for(fullname, target):
     return mod
 
 
+def _target_of(name):
+    """The object a torch module name maps to; None for a refused module; raises
+    UnsupportedTorchModule for a module dalam does not have."""
+    if name in tables.MODULES:
+        return importlib.import_module(tables.MODULES[name])
+    if name in tables.REFUSED:
+        return None  # importable, but every name in it raises (torch.fft.rfft names itself)
+    reason = _refusal(name)
+    parent, _, leaf = name.rpartition(".")
+    if reason is None and parent:
+        # a submodule dalam has under the same path (torch.nn.modules.loss, torch.cuda.amp)
+        if parent not in sys.modules:
+            importlib.import_module(parent)
+        ptarget = getattr(sys.modules.get(parent), "_dalam_target", None)
+        target = getattr(ptarget, leaf, None) if ptarget is not None else None
+        if target is not None and not callable(target) and not isinstance(target, (int, float, str)):
+            return target
+    raise UnsupportedTorchModule(name, reason)
+
+
 class _Loader(importlib.abc.Loader):
     def create_module(self, spec):
         name = spec.name
-        if name in tables.MODULES:
-            target = importlib.import_module(tables.MODULES[name])
-        elif _refusal(name) is not None:
-            target = None
-        else:
-            # a submodule dalam has under the same path (e.g. torch.nn.modules.loss), else nothing
-            parent, _, leaf = name.rpartition(".")
-            ptarget = getattr(sys.modules.get(parent), "_dalam_target", None)
-            target = getattr(ptarget, leaf, None) if ptarget is not None else None
-            if target is None or callable(target) or isinstance(target, (int, float, str)):
-                target = None  # a function or value is not a module to import
+        target = _target_of(name)
         mod = TorchProxy(name, target)
         mod.__loader__ = self
         return mod
@@ -125,6 +135,7 @@ class TorchFinder(importlib.abc.MetaPathFinder):
     def find_spec(self, fullname, path=None, target=None):
         if not _is_ours(fullname):
             return None
+        _target_of(fullname)  # raises now for a module dalam does not have
         return importlib.machinery.ModuleSpec(fullname, _LOADER, is_package=True)
 
 
