@@ -46,3 +46,21 @@ def test_norm_layers_bias_argument_and_repr_as_torch_2_13(make):
     d, t = make(nn), make(torch.nn)
     assert repr(d) == repr(t)
     assert list(d.state_dict()) == list(t.state_dict())
+
+
+def test_printed_losses_name_their_node_as_pytorch():
+    # `print(loss)` is in most tutorials: tensor(2.3026, grad_fn=<NllLossBackward0>)
+    x = np.random.default_rng(1).standard_normal((4, 3)).astype(np.float32)
+    t = np.array([0, 2, 1, 0])
+    names = []
+    for lib, F in ((dalam, nn.functional), (torch, torch.nn.functional)):
+        xt = lib.tensor(x, requires_grad=True)
+        lin = (nn if lib is dalam else torch.nn).Linear(3, 3)
+        outs = [F.cross_entropy(xt, lib.tensor(t)), F.mse_loss(xt, xt.detach() * 2), lin(xt), F.relu(xt),
+                xt @ xt.T, F.binary_cross_entropy_with_logits(xt, lib.ones(4, 3))]
+        names.append([repr(o).split("grad_fn=")[1] for o in outs])
+    assert names[0] == names[1]
+
+
+def test_multihead_attention_prints_as_pytorch():
+    assert repr(nn.MultiheadAttention(4, 2)) == repr(torch.nn.MultiheadAttention(4, 2))
