@@ -64,3 +64,13 @@ def test_printed_losses_name_their_node_as_pytorch():
 
 def test_multihead_attention_prints_as_pytorch():
     assert repr(nn.MultiheadAttention(4, 2)) == repr(torch.nn.MultiheadAttention(4, 2))
+
+
+def test_runtime_names_modern_scripts_call():
+    # nanoGPT-style scripts call these at the top; dalam run stopped on them
+    dalam.set_float32_matmul_precision("high")
+    assert dalam.get_float32_matmul_precision() == "high"
+    dalam.set_float32_matmul_precision("highest")
+    with pytest.raises(RuntimeError, match="expected 'highest'"):
+        dalam.set_float32_matmul_precision("fast")
+    assert dalam.utils.data.get_worker_info() is None and torch.utils.data.get_worker_info() is None
