@@ -26,6 +26,7 @@ from ._runtime import (compile, set_num_threads, get_num_threads, set_num_intero
                        get_num_interop_threads, use_deterministic_algorithms,
                        are_deterministic_algorithms_enabled,
                        is_deterministic_algorithms_warn_only_enabled, seed, autocast)
+from ._runtime import set_float32_matmul_precision, get_float32_matmul_precision  # noqa: E402
 from .creation import range_ as range  # noqa: A001  (torch.range; the builtin is not used here)
 from ._repr import set_printoptions
 from .ops.distance import cosine_similarity, pairwise_distance

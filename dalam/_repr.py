@@ -68,9 +68,12 @@ def tensor_repr(t):
     extras = []
     default_dt = {backend.get_default_dtype(), np.dtype(np.int64), np.dtype(np.bool_)}
     if a.dtype not in default_dt or a.size == 0 and a.dtype != backend.get_default_dtype():
-        extras.append(f"dtype=dalam.{a.dtype}")
+        from ._size import PREFIX  # "torch" under dalam run, as the script's PyTorch would print
+        extras.append(f"dtype={PREFIX}.{a.dtype}")
     if t.grad_fn is not None:
-        extras.append(f"grad_fn=<{type(t.grad_fn).__name__}Backward0>")
+        fn = t.grad_fn
+        name = fn.backward_name() if hasattr(fn, "backward_name") else f"{type(fn).__name__}Backward0"
+        extras.append(f"grad_fn=<{name}>")
     elif t.requires_grad:
         extras.append("requires_grad=True")
     return prefix + body + "".join(", " + e for e in extras) + ")"

@@ -70,6 +70,22 @@ def is_deterministic_algorithms_warn_only_enabled():
     return _deterministic["warn_only"]
 
 
+_MATMUL_PRECISION = ["highest"]
+
+
+def set_float32_matmul_precision(precision):
+    """``torch.set_float32_matmul_precision``: accepted and recorded; NumPy's float32
+    matrix products are always full float32 ("highest")."""
+    if precision not in ("highest", "high", "medium"):
+        raise RuntimeError(f"set_float32_matmul_precision: expected 'highest', 'high' or 'medium', "
+                           f"got {precision!r}")
+    _MATMUL_PRECISION[0] = precision
+
+
+def get_float32_matmul_precision():
+    return _MATMUL_PRECISION[0]
+
+
 def seed():
     """Seed the global generator from the OS entropy pool; returns the seed."""
     import random

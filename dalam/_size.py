@@ -1,6 +1,9 @@
 """``dalam.Size``: PyTorch's ``torch.Size``, a tuple of ints with ``numel()``."""
 
 
+PREFIX = "dalam"  # "torch" under dalam run, so programs print torch.Size([...])
+
+
 class Size(tuple):
     """A shape: a tuple (compares equal to one) with ``numel()``; slicing and
     ``+`` give a Size, as ``torch.Size`` does."""
@@ -31,7 +34,7 @@ class Size(tuple):
     __rmul__ = __mul__
 
     def __repr__(self):
-        return f"dalam.Size({list(self)})"
+        return f"{PREFIX}.Size({list(self)})"
 
     __str__ = __repr__
 

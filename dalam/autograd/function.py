@@ -254,9 +254,14 @@ class Function:
     def name(self):
         return type(self).__name__
 
+    def backward_name(self):
+        """PyTorch's name for this node (``NllLossBackward0``), as printed in
+        ``grad_fn=<...>`` and the node's repr: programs print losses."""
+        n = type(self).__name__
+        return f"{TORCH_NAMES.get(n, n)}Backward0"
+
     def __repr__(self):
-        # PyTorch's spelling, which the tensor repr's ``grad_fn=<...Backward0>`` also uses
-        return f"<{type(self).__name__}Backward0 object at {id(self):#x}>"
+        return f"<{self.backward_name()} object at {id(self):#x}>"
 
     @property
     def next_functions(self):
@@ -289,3 +294,12 @@ def _tracked(a, fn, idx):
 
 from ..tensor import Tensor  # noqa: E402  (cycle: tensor imports ops lazily)
 from .pyfunction import FunctionCtx, once_differentiable  # noqa: E402,F401  (torch.autograd.function names)
+
+
+# dalam op class -> PyTorch's autograd node name, where they differ one to one (the
+# common case for context-dependent ones: Linear on a 2-D input is Addmm, MatMul of
+# two matrices is Mm)
+TORCH_NAMES = {
+    "ClassNLL": "NllLoss", "MSE": "MseLoss", "ReLU": "Relu", "GELU": "Gelu", "BCE": "BinaryCrossEntropy",
+    "BCEWithLogits": "BinaryCrossEntropyWithLogits", "Linear": "Addmm", "MatMul": "Mm",
+}

@@ -7,6 +7,7 @@ from .sampler import (Sampler, SequentialSampler, RandomSampler, SubsetRandomSam
                       WeightedRandomSampler, BatchSampler)
 from .collate import default_collate  # noqa: F401
 from .dataloader import DataLoader  # noqa: F401
+from ._worker import get_worker_info  # noqa: F401,E402
 from .distributed import DistributedSampler  # noqa: F401
 from . import distributed  # noqa: F401
 from . import transforms  # noqa: F401

@@ -38,3 +38,10 @@ def rng():
     if state[1] is None:
         state[1] = np.random.default_rng(list(state[0]))
     return state[1]
+
+
+def get_worker_info():
+    """``torch.utils.data.get_worker_info``: None, as in PyTorch's main process.
+    dalam's DataLoader never starts worker processes (``num_workers > 0`` is one
+    prefetch thread), so an IterableDataset sees the whole stream once."""
+    return None

@@ -35,6 +35,11 @@ def _to_additive(mask, dtype):
     return m.astype(dtype, copy=False)
 
 
+class NonDynamicallyQuantizableLinear(Linear):
+    """PyTorch's name for MultiheadAttention's ``out_proj`` (a plain Linear), so the
+    module prints as PyTorch's does."""
+
+
 class MultiheadAttention(Module):
     """Attention with ``num_heads`` heads: Q, K, V projections packed in
     ``in_proj_weight`` (3E x E) and an ``out_proj`` Linear."""
@@ -62,7 +67,7 @@ class MultiheadAttention(Module):
             self.v_proj_weight = Parameter(xp.empty((embed_dim, self.vdim), np.float32))
             self.in_proj_weight = None
         self.in_proj_bias = Parameter(xp.zeros(3 * embed_dim, np.float32)) if bias else None
-        self.out_proj = Linear(embed_dim, embed_dim, bias=bias)
+        self.out_proj = NonDynamicallyQuantizableLinear(embed_dim, embed_dim, bias=bias)
         if add_bias_kv:  # one extra learned key/value position appended to every sequence
             self.bias_k = Parameter(xp.empty((1, 1, embed_dim), np.float32))
             self.bias_v = Parameter(xp.empty((1, 1, embed_dim), np.float32))

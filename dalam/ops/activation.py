@@ -160,6 +160,18 @@ class LeakyReLU(Function):
         return gy * m
 
 
+class LeakyReLUOut(LeakyReLU):
+    # 0 <= slope: y > 0 exactly where x > 0, so backward needs only the output (as PyTorch's),
+    # which is what lets ``LeakyReLU(0.2, inplace=True)`` overwrite its input (DCGAN's idiom)
+    saves = ()
+    saves_output = True
+
+    def forward(self, x, slope):
+        y = LeakyReLU.forward(self, x, slope)
+        self.x = self.y = y
+        return y
+
+
 class ELU(Function):
     def forward(self, x, alpha):
         self.x, self.alpha = x, alpha
@@ -380,7 +392,7 @@ Tensor.relu_ = lambda self: relu(self, inplace=True)
 
 
 def leaky_relu(x, negative_slope=0.01, inplace=False):
-    r = LeakyReLU.apply(x, slope=negative_slope)
+    r = (LeakyReLUOut if 0 <= negative_slope <= 1 else LeakyReLU).apply(x, slope=negative_slope)
     return x._inplace_result(r, "leaky_relu_") if inplace else r
 
 

@@ -80,7 +80,7 @@ def _macs(module, inputs, out):
         return int(x._data.size * int(np.prod(w.shape[1:])))
     if name.startswith("Conv"):
         return int(out._data.size * int(np.prod(w.shape[1:])))
-    if name in ("Linear", "Bilinear", "LazyLinear"):
+    if name in ("Linear", "Bilinear", "LazyLinear", "NonDynamicallyQuantizableLinear"):
         return int(out._data.size * int(np.prod(w.shape[1:])))
     return 0
 
