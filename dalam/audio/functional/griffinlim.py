@@ -37,18 +37,24 @@ def griffinlim(specgram, window, n_fft, hop_length, win_length, power, n_iter, m
     return _tensor(out.astype(dtype))
 
 
-def inverse_mel_scale(melspec, fb):
-    """Least-squares spectrogram S >= 0 with fb.T @ S ~ melspec (torchaudio's
-    InverseMelScale with driver 'gelsd', then clamped at 0). ``fb`` is (freq, mels)."""
+def inverse_mel_scale(melspec, fb, n_iter=500):
+    """Non-negative least squares: the spectrogram S >= 0 minimising
+    ||fb.T @ S - melspec||, ``fb`` (freq, mels). Starts from the clamped
+    minimum-norm solution (what torchaudio's 'gelsd' driver returns) and runs
+    projected gradient steps (step 1/L, L = ||fb.T||_2^2), which keeps the
+    mel energies that clamping alone loses."""
     m = melspec._data if isinstance(melspec, Tensor) else np.asarray(melspec)
     f = fb._data if isinstance(fb, Tensor) else np.asarray(fb)
     if m.shape[-2] != f.shape[1]:
         raise ValueError(f"InverseMelScale: the mel spectrogram has {m.shape[-2]} mel bins (dim -2), "
                          f"the filter bank expects n_mels={f.shape[1]}")
+    A = f.T.astype(np.float64)                                   # (mels, freq)
     lead = m.shape[:-2]
-    m2 = m.reshape(-1, m.shape[-2], m.shape[-1]).astype(np.float64)
-    out = np.empty((m2.shape[0], f.shape[0], m.shape[-1]))
-    for i in range(m2.shape[0]):
-        out[i] = np.linalg.lstsq(f.T.astype(np.float64), m2[i], rcond=None)[0]
-    out = np.maximum(out, 0.0).reshape(lead + (f.shape[0], m.shape[-1]))
-    return _tensor(out.astype(m.dtype if m.dtype.kind == "f" else np.float32))
+    M = np.moveaxis(m.reshape(-1, m.shape[-2], m.shape[-1]).astype(np.float64), 1, 0).reshape(m.shape[-2], -1)
+    S = np.maximum(np.linalg.lstsq(A, M, rcond=None)[0], 0.0)    # (freq, items * time)
+    AtA, AtM = A.T @ A, A.T @ M
+    step = 1.0 / max(np.linalg.norm(AtA, 2), 1e-12)
+    for _ in range(n_iter):
+        S = np.maximum(S - step * (AtA @ S - AtM), 0.0)
+    S = np.moveaxis(S.reshape(f.shape[0], -1, m.shape[-1]), 0, 1).reshape(lead + (f.shape[0], m.shape[-1]))
+    return _tensor(S.astype(m.dtype if m.dtype.kind == "f" else np.float32))

@@ -148,7 +148,7 @@ class MFCC(Module):
 
 class InverseMelScale(Module):
     """Mel spectrogram -> linear-frequency spectrogram by non-negative least squares
-    (torchaudio's 'gelsd' driver, clamped at 0). Not differentiable: for listening."""
+    (projected gradient from torchaudio's clamped 'gelsd' solution). Not differentiable: for listening."""
 
     def __init__(self, n_stft, n_mels=128, sample_rate=16000, f_min=0.0, f_max=None, norm=None,
                  mel_scale="htk", driver="gelsd"):
