@@ -26,16 +26,13 @@ from ..tensor import Tensor
 _NEG = -np.inf
 
 
-def _lse(*xs):
-    m = xs[0]
-    for x in xs[1:]:
-        m = np.maximum(m, x)
-    safe = np.where(np.isfinite(m), m, 0.0)
-    s = 0.0
-    for x in xs:
-        s = s + np.exp(x - safe)
-    with np.errstate(divide="ignore"):
-        return np.log(s) + safe
+def _lse(a, b, c):
+    """log(exp(a) + exp(b) + exp(c)) elementwise; -inf where all three are -inf (no warnings)."""
+    m = np.maximum(np.maximum(a, b), c)
+    finite = m > _NEG
+    safe = np.where(finite, m, 0.0)
+    s = np.exp(a - safe) + np.exp(b - safe) + np.exp(c - safe)    # >= 1 where finite
+    return np.log(np.where(finite, s, 1.0)) + m
 
 
 def _as_int_array(x, name):
@@ -63,17 +60,20 @@ class CTCLossFn(Function):
         alpha = np.full((T, N, S2), _NEG)
         alpha[0, :, 0] = emit[0, :, 0]
         alpha[0, :, 1] = np.where(s_len > 0, emit[0, :, 1], _NEG) if S2 > 1 else alpha[0, :, 0]
-        neg_col = np.full((N, 1), _NEG)
-        neg_col2 = np.full((N, 2), _NEG)
+        a1 = np.full((N, S2), _NEG)
+        a2 = np.full((N, S2), _NEG)
+        emit_v = np.where(valid, emit, _NEG)                       # invalid cells never gain mass
+        noskip = ~skip
         for t in range(1, T):
             a = alpha[t - 1]
-            a1 = np.concatenate([neg_col, a[:, :-1]], 1)
-            a2 = np.where(skip, np.concatenate([neg_col2, a[:, :-2]], 1), _NEG)
-            alpha[t] = np.where(valid, _lse(a, a1, a2) + emit[t], _NEG)
+            a1[:, 1:] = a[:, :-1]
+            a2[:, 2:] = a[:, :-2]
+            a2[noskip] = _NEG
+            alpha[t] = _lse(a, a1, a2) + emit_v[t]
         last = in_len - 1
         end_b = alpha[last, np.arange(N), 2 * s_len]
         end_l = np.where(s_len > 0, alpha[last, np.arange(N), np.maximum(2 * s_len - 1, 0)], _NEG)
-        nll = -_lse(end_b, end_l)
+        nll = -_lse(end_b, end_l, np.full(N, _NEG))
         self.saved = (lp64, ext, skip, in_len, s_len, valid, alpha, emit, nll)
         self.zero_infinity, self.blank, self.dtype = zero_infinity, blank, lp.dtype
         out = nll.copy()
@@ -87,34 +87,34 @@ class CTCLossFn(Function):
         C = lp64.shape[2]
         beta = np.full((T, N, S2), _NEG)
         ar = np.arange(N)
-        skip_fwd = np.concatenate([skip[:, 2:], np.zeros((N, 2), bool)], 1)   # s -> s+2 allowed
-        neg_col = np.full((N, 1), _NEG)
-        neg_col2 = np.full((N, 2), _NEG)
+        noskip_fwd = np.ones((N, S2), bool)          # s -> s+2 allowed where skip[s+2]
+        noskip_fwd[:, :-2] = ~skip[:, 2:]
+        emit_v = np.where(valid, emit, _NEG)
+        b1 = np.full((N, S2), _NEG)
+        b2 = np.full((N, S2), _NEG)
+        end_b, end_l = 2 * s_len, np.maximum(2 * s_len - 1, 0)
+        has = s_len > 0
         for t in range(T - 1, -1, -1):
-            start = (in_len - 1) == t
-            init = np.full((N, S2), _NEG)
-            init[ar, 2 * s_len] = emit[t, ar, 2 * s_len]
-            has = s_len > 0
-            init[ar[has], 2 * s_len[has] - 1] = emit[t, ar[has], 2 * s_len[has] - 1]
             if t < T - 1:
                 b = beta[t + 1]
-                b1 = np.concatenate([b[:, 1:], neg_col], 1)
-                b2 = np.where(skip_fwd, np.concatenate([b[:, 2:], neg_col2], 1), _NEG)
-                rec = np.where(valid, _lse(b, b1, b2) + emit[t], _NEG)
-            else:
-                rec = np.full((N, S2), _NEG)
-            active = (t < in_len - 1)[:, None]
-            beta[t] = np.where(start[:, None], init, np.where(active, rec, _NEG))
+                b1[:, :-1] = b[:, 1:]
+                b2[:, :-2] = b[:, 2:]
+                b2[noskip_fwd] = _NEG
+                beta[t] = _lse(b, b1, b2) + emit_v[t]
+            start = np.nonzero(in_len - 1 == t)[0]     # the last frame of these items: start there
+            if len(start):
+                beta[t, start] = _NEG
+                beta[t, start, end_b[start]] = emit[t, start, end_b[start]]
+                st = start[has[start]]
+                beta[t, st, end_l[st]] = emit[t, st, end_l[st]]
+        beta[np.arange(T)[:, None] >= in_len[None, :]] = _NEG     # frames past each input
         finite = np.isfinite(nll)
         nll_safe = np.where(finite, nll, 0.0)
         with np.errstate(invalid="ignore", over="ignore"):
             occ = np.exp(alpha + beta - emit + nll_safe[None, :, None])      # (T, N, S2)
         occ[~np.isfinite(occ)] = 0.0
-        post = np.zeros((T, N, C))
-        t_idx = np.broadcast_to(np.arange(T)[:, None, None], occ.shape)
-        n_idx = np.broadcast_to(ar[None, :, None], occ.shape)
-        c_idx = np.broadcast_to(ext[None, :, :], occ.shape)
-        np.add.at(post, (t_idx.ravel(), n_idx.ravel(), c_idx.ravel()), occ.ravel())
+        onehot = (ext[:, :, None] == np.arange(C)).astype(np.float64)     # (N, S2, C)
+        post = np.matmul(occ.transpose(1, 0, 2), onehot).transpose(1, 0, 2)  # (T, N, C)
         grad = np.exp(lp64) - post
         tmask = np.arange(T)[:, None] < in_len[None, :]                     # frames past the input: 0
         grad *= tmask[:, :, None]
