@@ -239,3 +239,25 @@ def test_spectrogram_idiom_in_a_model():
         loss.backward()
         opt.step()
     assert loss.item() < 0.1
+
+
+def test_real_recording_mfcc_matches_librosa(data_dir):
+    path = f"{data_dir}/fsdd/recordings/4_nicolas_3.wav"
+    w, sr = A.load(path)
+    y, lsr = soundfile.read(path, dtype="float32")   # the file as libsndfile decodes it
+    assert sr == lsr == 8000 and np.allclose(w.numpy()[0], y, atol=1e-6)
+    m = AT.MFCC(sr, 20, melkwargs=dict(n_fft=256, hop_length=80, n_mels=40, mel_scale="slaney",
+                                       norm="slaney"))(w[0])
+    S = librosa.feature.melspectrogram(y=y.astype(np.float64), sr=sr, n_fft=256, hop_length=80, n_mels=40,
+                                       pad_mode="reflect")
+    ref = librosa.feature.mfcc(S=librosa.power_to_db(S, top_db=80.0), n_mfcc=20)
+    assert _rel(m.numpy(), ref) < 1e-4
+
+
+def test_import_dalam_does_not_load_audio():
+    import subprocess
+    import sys
+    code = "import sys, dalam; assert 'dalam.audio' not in sys.modules and 'soundfile' not in sys.modules; " \
+           "dalam.audio.transforms.Spectrogram; assert 'soundfile' not in sys.modules; print('ok')"
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.stdout.strip() == "ok", r.stderr
