@@ -157,6 +157,10 @@ def main(argv=None):
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--beam", type=int, default=8)
+    p.add_argument("--channels", type=int, default=96)
+    p.add_argument("--hidden", type=int, default=96)
+    p.add_argument("--warmup", type=float, default=0.2, help="fraction of steps warming the learning rate up")
+    p.add_argument("--mask-from", type=int, default=1, help="first epoch (1-based) with SpecAugment masks")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--root", default=None)
     p.add_argument("--out", default="runs/fsdd_ctc")
@@ -180,13 +184,13 @@ def main(argv=None):
     Xte, Yte = featurize(frontend, test), [s[1] for s in test]
     print(f"{len(train)} train / {len(test)} test sequences, features in {time.time() - t0:.1f}s "
           f"(mean length {np.mean([x.shape[1] for x in Xtr]) / 100:.2f} s)", flush=True)
-    margs = dict(n_mels=40, channels=96, hidden=96)
+    margs = dict(n_mels=40, channels=args.channels, hidden=args.hidden)
     model = CTCDigits(**margs)
     ctc = nn.CTCLoss(blank=0, zero_infinity=True)
     opt = dalam.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-3)
     n_batches = len(batches(Xtr, Ytr, args.batch, np.random.default_rng(0)))
     sched = dalam.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=args.epochs * n_batches,
-                                                pct_start=0.2)
+                                                pct_start=args.warmup)
     gen = dalam.Generator().manual_seed(args.seed)
     fmask, tmask = FrequencyMasking(6, iid_masks=True, generator=gen), TimeMasking(10, True, 0.1, generator=gen)
     hist = []
@@ -195,7 +199,8 @@ def main(argv=None):
         t1, tot, nb = time.time(), 0.0, 0
         for idx in batches(Xtr, Ytr, args.batch, rng):
             x, lens, tg, tl = collate(Xtr, Ytr, idx)
-            lp = model(tmask(fmask(dalam.tensor(x))))
+            xb = dalam.tensor(x)
+            lp = model(tmask(fmask(xb)) if ep + 1 >= args.mask_from else xb)
             loss = ctc(lp, dalam.tensor(tg), dalam.tensor(CTCDigits.output_lengths(lens)), dalam.tensor(tl))
             opt.zero_grad()
             loss.backward()
