@@ -25,6 +25,7 @@ COMMANDS = {
     "export": ("export", "export a checkpoint to ONNX or to one .safetensors file"),
     "launch": ("launch", "run a script on N processes (data parallel over MPI)"),
     "run": ("run", "run an unmodified PyTorch script on dalam (import torch -> dalam)"),
+    "transcribe": ("transcribe", "transcribe spoken digits in audio files with a speech run folder"),
 }
 
 

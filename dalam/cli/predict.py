@@ -188,6 +188,10 @@ def _softmax(z):
 
 
 def run(args):
+    from .transcribe import speech_run
+    if speech_run(args.checkpoint):  # audio files with a dalam.audio speech model
+        from .transcribe import predict_audio
+        return predict_audio(args)
     from ..autograd.grad_mode import no_grad
     from ..tensor import Tensor
     from .checkpoint import load_model

@@ -5,3 +5,5 @@ from .classification import (accuracy, top_k_accuracy, precision, recall, f1_sco
                              confusion_matrix, predicted_labels, target_labels, Metric, Accuracy,
                              TopKAccuracy, Precision, Recall, F1Score, ConfusionMatrix, get_metric)
 from .fid import frechet_distance, mnist_fid, feature_stats  # noqa: F401,E402
+from .edit_distance import (edit_distance, error_rate, word_error_rate, char_error_rate,  # noqa: F401,E402
+                            digit_error_rate, sequence_accuracy)
