@@ -5,3 +5,5 @@ from .classification import (accuracy, top_k_accuracy, precision, recall, f1_sco
                              confusion_matrix, predicted_labels, target_labels, Metric, Accuracy,
                              TopKAccuracy, Precision, Recall, F1Score, ConfusionMatrix, get_metric)
 from .fid import frechet_distance, mnist_fid, feature_stats  # noqa: F401,E402
+from .ranking import (rmse, mae, ranks_of_first, full_ranking_ranks, hit_rate, ndcg, mrr,  # noqa: F401,E402
+                      ranking_report, top_k, catalogue_coverage, popularity_bias, per_group)
