@@ -41,13 +41,17 @@ class BiasedMF(nn.Module):
         return (dot + self.user_bias(ut).reshape(-1) + self.item_bias(it).reshape(-1)
                 + self.global_bias)
 
-    def penalty(self, users, items):
-        """Sum of squared factors and biases of the batch's rows (Surprise's reg)."""
+    def penalty(self, users, items, bias_weight=1.0):
+        """Sum of squared factors (+ ``bias_weight`` x squared biases) of the
+        batch's rows, Surprise's per-rating regularisation."""
         from ...tensor import Tensor
         u, i = self.ids(users, items)
         ut, it = Tensor._make(u, False, None), Tensor._make(i, False, None)
-        return ((self.user_factors(ut) ** 2).sum() + (self.item_factors(it) ** 2).sum()
-                + (self.user_bias(ut) ** 2).sum() + (self.item_bias(it) ** 2).sum())
+        pen = (self.user_factors(ut) ** 2).sum() + (self.item_factors(it) ** 2).sum()
+        if bias_weight:
+            pen = pen + bias_weight * ((self.user_bias(ut) ** 2).sum()
+                                       + (self.item_bias(it) ** 2).sum())
+        return pen
 
     def item_embeddings(self):
         return self.item_factors.weight.detach().numpy()
