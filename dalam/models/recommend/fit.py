@@ -25,7 +25,7 @@ def batches(n, batch_size, rng):
 
 
 def train_rating_model(model, train, epochs=20, lr=0.01, reg=0.05, batch_size=1024, seed=0,
-                       bias_reg=0.1, log=None):
+                       bias_reg=0.1, log=None, weight_decay=0.0):
     """Biased MF / TwoTower on explicit ratings: MSE + ``reg`` x squared rows
     of the batch (per rating, as Surprise's SVD), Adam (SparseAdam for the
     tables when the model's embeddings are sparse)."""
@@ -35,9 +35,9 @@ def train_rating_model(model, train, epochs=20, lr=0.01, reg=0.05, batch_size=10
         sp = [p for n, p in model.named_parameters() if n.endswith("factors.weight") or
               n.endswith("bias.weight") and "global" not in n]
         dense = [p for p in params if all(p is not q for q in sp)]
-        opts = [optim.SparseAdam(sp, lr=lr), optim.Adam(dense, lr=lr)]
+        opts = [optim.SparseAdam(sp, lr=lr), optim.Adam(dense, lr=lr, weight_decay=weight_decay)]
     else:
-        opts = [optim.Adam(params, lr=lr)]
+        opts = [optim.Adam(params, lr=lr, weight_decay=weight_decay)]
     u_all, i_all, r_all = train.user, train.item, train.rating
     for ep in range(epochs):
         model.train()
@@ -70,7 +70,8 @@ def predict_ratings(model, users, items, batch_size=8192):
 
 def train_autorec(model, train, epochs=100, lr=1e-3, weight_decay=0.0, reg=1.0, batch_size=64,
                   seed=0, log=None):
-    """Item AutoRec: masked MSE over observed ratings + reg/2 * ||W||^2."""
+    """Item AutoRec: sum over items of the masked squared error + reg/2 ||W||^2
+    (per batch: mean over its items + reg/2 ||W||^2 / items)."""
     rng = np.random.default_rng(seed)
     R, M = model.rating_matrix(train, model.num_users, model.num_items)
     opt = optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
@@ -83,9 +84,9 @@ def train_autorec(model, train, epochs=100, lr=1e-3, weight_decay=0.0, reg=1.0, 
             x, m = _t(R[it]), _t(M[it].astype(np.float32))
             err = ((model(x) - x) * m) ** 2
             loss = err.sum() / len(it)
-            if reg:
+            if reg:  # the paper's lambda/2 ||W||^2 over a whole epoch, spread over its batches
                 loss = loss + reg * 0.5 * ((model.encoder.weight ** 2).sum()
-                                           + (model.decoder.weight ** 2).sum()) * len(it) / len(rows)
+                                           + (model.decoder.weight ** 2).sum()) / len(rows)
             opt.zero_grad()
             loss.backward()
             opt.step()
