@@ -5,8 +5,8 @@ training ratings) keep only their --keep earliest training ratings; the rest of
 their ratings join the test set.  Both models train on the same data:
   * biased MF (ids only: a nearly new user has an almost untrained vector), and
   * the hybrid two-tower model (ids + user features age/gender/occupation and
-    item features genres/year; ids dropped 20% of the time in training so the
-    feature path learns to stand alone).
+    item features genres/year; ids dropped 10% of the time in training so the
+    feature path learns to stand alone); the same per-row L2 on id vectors as MF.
 RMSE on the cold users' test ratings, on everybody else's u1 test ratings, and
 (two-tower only, MF cannot) on the cold users treated as brand new (id -1).
 
@@ -25,6 +25,8 @@ def parser():
     ap.add_argument("--keep", type=int, default=5)
     ap.add_argument("--epochs", type=int, default=25)
     ap.add_argument("--tt-epochs", type=int, default=25)
+    ap.add_argument("--tt-dim", type=int, default=64)
+    ap.add_argument("--id-dropout", type=float, default=0.1)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--data", default=None)
     ap.add_argument("--out", default="runs/movielens_coldstart")
@@ -41,6 +43,7 @@ def main(args):
     from dalam.metrics import rmse
     from dalam.models import BiasedMF, TwoTower
     from dalam.models.recommend import fit
+    import dalam.models.recommend.two_tower  # noqa: F401
 
     ds = MovieLens100K(root=args.data)
     train, test = ds.split("u1")
@@ -69,9 +72,10 @@ def main(args):
     res["BiasedMF"] = {"cold": rmse(p[te_cold], te.rating[te_cold]),
                        "warm": rmse(p[~te_cold], te.rating[~te_cold])}
     dalam.manual_seed(args.seed)
-    tt = TwoTower(ds.user_features(), ds.item_features(), dim=32, hidden=64, id_dropout=0.2,
-                  global_mean=float(tr.rating.mean()))
-    fit.train_rating_model(tt, tr, args.tt_epochs, 0.002, 0.0, 512, args.seed, weight_decay=1e-4)
+    tt = TwoTower(ds.user_features(), ds.item_features(), dim=args.tt_dim, hidden=64,
+                  id_dropout=args.id_dropout, global_mean=float(tr.rating.mean()))
+    fit.train_rating_model(tt, tr, args.tt_epochs, 0.003, 0.1, 512, args.seed, 0.01,
+                           weight_decay=1e-4)
     p = fit.predict_ratings(tt, te.user, te.item)
     pn = fit.predict_ratings(tt, np.where(te_cold, -1, te.user)[te_cold], te.item[te_cold])
     res["TwoTower"] = {"cold": rmse(p[te_cold], te.rating[te_cold]),

@@ -4,7 +4,8 @@ Split: each user's latest rating is held out (leave-one-out by timestamp);
 every rating is an implicit positive.  Models: most-popular (baseline), GMF,
 MLP and NeuMF (He et al. 2017; 4 sampled negatives per positive, fresh each
 epoch, BCE) and a SASRec-style sequence model (causal self-attention over the
-user's history).  Two protocols: NCF's (the held-out item among 99 sampled
+user's history).  The epoch of each model is chosen on a validation item
+(each user's second-latest rating, held out of fitting).  Two protocols: NCF's (the held-out item among 99 sampled
 unrated items; HR@10, NDCG@10, MRR) and full ranking over every item the
 user has not rated.  Also catalogue coverage and popularity bias of the
 top-10 lists, and HR@10 per gender and age band.
@@ -37,6 +38,17 @@ def parser():
     return ap
 
 
+def leave_last_out(ratings, Ratings):
+    """(rest, last): each user's latest rating of ``ratings`` split off."""
+    import numpy as np
+    raw = ratings.raw()
+    order = np.lexsort((np.arange(len(raw)), raw[:, 3], raw[:, 0]))
+    last = np.r_[raw[order, 0][1:] != raw[order, 0][:-1], True]
+    mask = np.zeros(len(raw), bool)
+    mask[order[last]] = True
+    return Ratings(raw[~mask]), Ratings(raw[mask])
+
+
 def main(args):
     for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(v, str(args.threads))
@@ -45,7 +57,7 @@ def main(args):
     import dalam
     from dalam import metrics as M
     from dalam.datasets import MovieLens100K
-    from dalam.datasets.movielens import NegativeSampler, ncf_candidates, AGE_BANDS
+    from dalam.datasets.movielens import NegativeSampler, ncf_candidates, AGE_BANDS, Ratings
     from dalam.models import GMF, MLPRec, NeuMF, SASRec
     from dalam.models.recommend import fit
 
@@ -53,6 +65,10 @@ def main(args):
     ds = MovieLens100K(root=args.data)
     train, test = ds.leave_one_out()
     seen = ds.seen(train)
+    # validation, for choosing the epoch: each user's second-latest rating, held out of fitting
+    fit_part, val = leave_last_out(train, Ratings)
+    fit_seen = ds.seen(fit_part)
+    vusers, vcand = ncf_candidates(val, seen, 99, seed=args.seed + 1)
     users, cand = ncf_candidates(test, seen, 99, seed=args.seed)
     if args.limit_users:
         users, cand = users[:args.limit_users], cand[:args.limit_users]
@@ -81,10 +97,12 @@ def main(args):
         t = time.time()
         full = np.tile(counts.astype(np.float64), (len(users), 1))
         report("MostPopular", full, counts[cand].astype(np.float64), time.time() - t)
-    sampler = NegativeSampler(train, ds.num_users, ds.num_items, args.negatives, seed=args.seed)
+    sampler = NegativeSampler(fit_part, ds.num_users, ds.num_items, args.negatives, seed=args.seed,
+                              seen=fit_seen)
 
-    def ncf_eval(m):
-        return M.ranking_report(M.ranks_of_first(fit.score_candidates(m, users, cand)), 10)
+    def ncf_eval(m):  # on the validation items: picks the epoch, never sees the test items
+        r = M.ranking_report(M.ranks_of_first(fit.score_candidates(m, vusers, vcand)), 10)
+        return {f"val {k}": v for k, v in r.items()}
 
     for key, make in (("gmf", lambda: GMF(ds.num_users, ds.num_items, args.dim)),
                       ("mlp", lambda: MLPRec(ds.num_users, ds.num_items, (2 * args.dim,) + layers)),
@@ -110,10 +128,13 @@ def main(args):
         hist = fit.user_histories(train, ds.num_users)
         model = SASRec(ds.num_items, max_len=50, dim=64, heads=2, layers=2, dropout=0.2)
 
+        fhist = fit.user_histories(fit_part, ds.num_users)
+
         def seq_eval(m):
-            s = m.score_next([hist[u] for u in users])
-            return M.ranking_report(M.ranks_of_first(np.take_along_axis(s, cand, 1)), 10)
-        fit.train_sasrec(model, hist, args.sasrec_epochs, 1e-3, 128, args.seed,
+            s = m.score_next([fhist[u] for u in vusers])
+            r = M.ranking_report(M.ranks_of_first(np.take_along_axis(s, vcand, 1)), 10)
+            return {f"val {k}": v for k, v in r.items()}
+        fit.train_sasrec(model, fhist, args.sasrec_epochs, 1e-3, 128, args.seed,
                          log=lambda s: print(f"  sasrec {s}", flush=True), evaluate=seq_eval)
         full = model.score_next([hist[u] for u in users])
         report("SASRec", full, np.take_along_axis(full, cand, 1), time.time() - t)

@@ -100,11 +100,13 @@ def train_autorec(model, train, epochs=100, lr=1e-3, weight_decay=0.0, reg=1.0, 
 def train_implicit(model, sampler, epochs=20, lr=1e-3, batch_size=256, seed=0, log=None,
                    evaluate=None, weight_decay=0.0):
     """GMF / MLP / NeuMF on implicit feedback: BCE-with-logits on positives and
-    fresh sampled negatives each epoch."""
+    fresh sampled negatives each epoch.  With ``evaluate`` (a function of the
+    model returning {name: value}, higher is better, on *validation* data), the
+    model ends with the weights of its best epoch by the first value."""
     rng = np.random.default_rng(seed)
     opt = optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
     lossf = nn.BCEWithLogitsLoss()
-    best = None
+    best, best_key = None, None
     for ep in range(epochs):
         model.train()
         u_all, i_all, y_all = sampler.epoch(ep)
@@ -120,8 +122,15 @@ def train_implicit(model, sampler, epochs=20, lr=1e-3, batch_size=256, seed=0, l
         if evaluate is not None:
             res = evaluate(model)
             msg += "  " + "  ".join(f"{k} {v:.4f}" for k, v in res.items())
+            key = next(iter(res.values()))
+            if best_key is None or key > best_key:  # keep the best epoch on the validation data
+                best_key = key
+                best = {k: v.detach().numpy().copy() for k, v in model.state_dict().items()}
+                msg += "  *"
         if log:
             log(msg)
+    if best is not None:
+        model.load_state_dict(best)
     return model
 
 
@@ -148,6 +157,7 @@ def train_sasrec(model, histories, epochs=50, lr=1e-3, batch_size=128, seed=0, l
     L = model.max_len
     seqs = [h for h in histories if len(h) >= 2]
     lossf = nn.CrossEntropyLoss(ignore_index=-1)
+    best, best_key = None, None
     for ep in range(epochs):
         model.train()
         tot = n = 0
@@ -167,9 +177,17 @@ def train_sasrec(model, histories, epochs=50, lr=1e-3, batch_size=128, seed=0, l
         model.eval()
         msg = f"epoch {ep + 1}: ce {tot / n:.4f}"
         if evaluate is not None and (ep + 1) % 5 == 0:
-            msg += "  " + "  ".join(f"{k} {v:.4f}" for k, v in evaluate(model).items())
+            res = evaluate(model)
+            msg += "  " + "  ".join(f"{k} {v:.4f}" for k, v in res.items())
+            key = next(iter(res.values()))
+            if best_key is None or key > best_key:  # best epoch on validation data
+                best_key = key
+                best = {k: v.detach().numpy().copy() for k, v in model.state_dict().items()}
+                msg += "  *"
         if log:
             log(msg)
+    if best is not None:
+        model.load_state_dict(best)
     return model
 
 

@@ -75,6 +75,16 @@ class TwoTower(nn.Module):
         iv, ib = self.item_tower(_t(i), _t(itf))
         return (uv * iv).sum(-1) + ub + ib + self.global_bias
 
+    def penalty(self, users, items, bias_weight=1.0):
+        """Squared id vectors (+ biases) of the batch's rows, as BiasedMF's."""
+        u = _t(self._ids(users, self.num_users, "user"))
+        i = _t(self._ids(items, self.num_items, "item"))
+        ut, it = self.user_tower, self.item_tower
+        pen = (ut.embedding(u) ** 2).sum() + (it.embedding(i) ** 2).sum()
+        if bias_weight:
+            pen = pen + bias_weight * ((ut.bias(u) ** 2).sum() + (it.bias(i) ** 2).sum())
+        return pen
+
     def score_new_user(self, features, items):
         """Ratings of ``items`` for one new user described by ``features``."""
         items = self._ids(items, self.num_items, "item")
