@@ -10,6 +10,7 @@ import weakref
 
 from ..backend import xp
 from . import grad_mode
+from .sparse_rows import SparseRows as _SparseRows
 
 _gstate = grad_mode.state
 
@@ -291,6 +292,8 @@ def _backward(roots, grads, retain_graph, create_graph, inputs, allow_unused, ac
                     continue
                 if g is not None:
                     if create_graph:
+                        if type(g) is _SparseRows:
+                            g = g.to_dense()
                         g = _fix(g, meta, True)
                     else:
                         if g.shape != meta[0]:
@@ -306,6 +309,8 @@ def _backward(roots, grads, retain_graph, create_graph, inputs, allow_unused, ac
                     continue
                 nxt, idx = e
                 if g is not None:
+                    if type(g) is _SparseRows:  # only leaves keep row-sparse gradients
+                        g = g.to_dense()
                     buf = buffers.get(nxt)
                     if buf is None:
                         buf = buffers[nxt] = [None] * nxt.n_outputs
@@ -355,6 +360,16 @@ def _accumulate(t, g, create_graph, handed):
                 g = r if create_graph else r._data
     if create_graph:
         t.grad = g if t.grad is None else t.grad + g
+    elif type(g) is _SparseRows:  # Embedding(sparse=True): keep the rows, never densify
+        from ..sparse_grad import SparseTensor as _SparseTensor
+        if t.grad is None:
+            t.grad = _SparseTensor.wrap(g)
+        elif t.grad.is_sparse:
+            t.grad = _SparseTensor.wrap(t.grad._sp + g)
+        else:
+            g.add_to_(t.grad._data)
+    elif t.grad is not None and t.grad.is_sparse:
+        t.grad = Tensor._make(t.grad._sp + g, False, None)
     elif t.grad is None:
         # own the array: a gradient may alias another leaf's or be a read-only view
         if g.base is not None or not g.flags.writeable or id(g) in handed:
@@ -396,6 +411,9 @@ def _as_tensor(g, create_graph):
     from ..tensor import Tensor
     if isinstance(g, Tensor):
         return g
+    if type(g) is _SparseRows:
+        from ..sparse_grad import SparseTensor
+        return SparseTensor.wrap(g)
     return Tensor._make(g, False, None)
 
 

@@ -26,6 +26,7 @@ COMMANDS = {
     "launch": ("launch", "run a script on N processes (data parallel over MPI)"),
     "run": ("run", "run an unmodified PyTorch script on dalam (import torch -> dalam)"),
     "transcribe": ("transcribe", "transcribe spoken digits in audio files with a speech run folder"),
+    "recommend": ("recommend", "top-N movies for a MovieLens user from a recommender run"),
 }
 
 

@@ -6,3 +6,4 @@ from .mnist1d import MNIST1D  # noqa: F401
 from .mnist import MNIST, FashionMNIST, mnist_subset  # noqa: F401
 from ._idx import CorruptFileError, read_idx  # noqa: F401
 from .fsdd import FSDD  # noqa: F401
+from .movielens import MovieLens100K  # noqa: F401

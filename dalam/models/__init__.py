@@ -15,6 +15,8 @@ _MODELS = {
     "GANTrainer": "gan", "gradient_penalty": "gan", "latent_interpolation": "gan",
     "Autoencoder": "autoencoder", "ConvAutoencoder": "autoencoder",
     "VAE": "vae", "vae_loss": "vae",
+    "BiasedMF": "recommend", "GMF": "recommend", "MLPRec": "recommend", "NeuMF": "recommend",
+    "AutoRec": "recommend", "TwoTower": "recommend", "SASRec": "recommend",
 }
 
 

@@ -38,3 +38,4 @@ def __getattr__(name):
         from ..distributed.sync_batchnorm import SyncBatchNorm
         return SyncBatchNorm
     raise AttributeError(f"module 'dalam.nn' has no attribute {name!r}")
+from .sparse import EmbeddingBag  # noqa: E402,F401

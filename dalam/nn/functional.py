@@ -32,3 +32,4 @@ from ..ops.norm import batch_norm, layer_norm, group_norm  # noqa: E402,F401
 from ..ops.resample import interpolate, upsample, pixel_shuffle, pixel_unshuffle  # noqa: E402,F401
 from .dropout import dropout1d, dropout2d, dropout3d  # noqa: E402,F401
 from ..ops.ctc import ctc_loss  # noqa: E402,F401
+from ..ops.embedding_bag import embedding_bag  # noqa: E402,F401

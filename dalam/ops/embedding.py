@@ -9,6 +9,7 @@ one-hot matrix.
 import numpy as np
 
 from ..autograd.function import Function
+from ..autograd.sparse_rows import SparseRows
 from ..backend import xp
 from ..tensor import Tensor
 
@@ -28,8 +29,9 @@ def _scatter_rows(idx, g, num_rows):
 class EmbeddingFn(Function):
     saves = ()
 
-    def forward(self, weight, idx, padding_idx=None, scale_grad_by_freq=False):
+    def forward(self, weight, idx, padding_idx=None, scale_grad_by_freq=False, sparse=False):
         self.idx, self.num, self.pad, self.freq = idx, weight.shape[0], padding_idx, scale_grad_by_freq
+        self.sparse, self.wshape = sparse, weight.shape
         return xp.take(weight, idx, axis=0)
 
     def backward(self, gy):
@@ -38,6 +40,11 @@ class EmbeddingFn(Function):
         if self.freq:
             counts = xp.bincount(idx, minlength=self.num).astype(g.dtype)
             g = g / counts[idx][:, None]
+        if self.sparse:  # rows only: memory ~ the batch, not the table
+            if self.pad is not None:
+                keep = idx != self.pad
+                idx, g = idx[keep], g[keep]
+            return SparseRows(idx, xp.ascontiguousarray(g), self.wshape), None
         gw = _scatter_rows(idx, g, self.num)
         if self.pad is not None:
             gw[self.pad] = 0
@@ -75,9 +82,6 @@ def renorm_rows_(weight, idx, max_norm, norm_type=2.0):
 def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
               scale_grad_by_freq=False, sparse=False):
     """``weight[input]`` (functional form of ``nn.Embedding``)."""
-    if sparse:
-        raise RuntimeError("embedding: sparse=True gradients are not supported in dalam; "
-                           "use sparse=False (dense gradient)")
     num = weight.shape[0]
     idx = check_indices(input, num)
     if padding_idx is not None:
@@ -87,7 +91,7 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
     if max_norm is not None:
         renorm_rows_(weight, idx, max_norm, norm_type)
     return EmbeddingFn.apply(weight, idx, padding_idx=padding_idx,
-                             scale_grad_by_freq=scale_grad_by_freq)
+                             scale_grad_by_freq=scale_grad_by_freq, sparse=bool(sparse))
 
 
 from . import embedding_double as _embedding_double  # noqa: E402,F401  (double backward)

@@ -13,7 +13,8 @@ from .adadelta import Adadelta
 from .adamax import Adamax
 from .radam import RAdam
 from .lbfgs import LBFGS
+from .sparse_adam import SparseAdam
 from . import lr_scheduler
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "RAdam",
-           "LBFGS", "lr_scheduler"]
+           "LBFGS", "lr_scheduler", "SparseAdam"]

@@ -52,3 +52,25 @@ class Adagrad(Optimizer):
         np.divide(g, t, out=t)
         t *= clr
         d -= t
+
+    def _update_sparse(self, group, params):
+        """Row-sparse gradients as PyTorch's Adagrad: ``sum[rows] += g*g``,
+        ``p[rows] -= clr * g / (sqrt(sum[rows]) + eps)``; other rows untouched."""
+        if group["weight_decay"] != 0:
+            raise RuntimeError("Adagrad: weight_decay option is not compatible with sparse gradients "
+                               "(Embedding(sparse=True)); use weight_decay=0 for that table")
+        for p in params:
+            st = self.state[p]
+            st["step"] = st.get("step", 0) + 1
+            clr = group["lr"] / (1 + (st["step"] - 1) * group["lr_decay"])
+            g = p.grad._sp.coalesce()
+            if g.indices.size == 0:
+                continue
+            rows, vals = g.indices, g.values.astype(p._data.dtype, copy=False)
+            if group["maximize"]:
+                vals = -vals
+            s = st["sum"]._data
+            s[rows] += vals * vals
+            std = np.sqrt(s[rows])
+            std += group["eps"]
+            p._data[rows] -= clr * (vals / std)

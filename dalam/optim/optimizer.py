@@ -138,7 +138,7 @@ class Optimizer:
                 g = p.grad
                 if g is None:
                     continue
-                if set_to_none:
+                if set_to_none or g.is_sparse:
                     p.grad = None
                 else:
                     g.grad_fn = None
@@ -227,6 +227,12 @@ class Optimizer:
                         "must implement it (or override _update)")
 
     def _update(self, group, params):
+        if any(p.grad.is_sparse for p in params):  # Embedding(sparse=True) rows
+            sparse = [p for p in params if p.grad.is_sparse]
+            self._update_sparse(group, sparse)
+            params = [p for p in params if not p.grad.is_sparse]
+            if not params:
+                return
         fused = group.get("foreach")
         if fused is None:
             small, rest = _flat.split_small(params)
@@ -236,6 +242,13 @@ class Optimizer:
             rest = params
         if rest:
             self._update_each(group, rest)
+
+    def _update_sparse(self, group, params):
+        """Apply row-sparse gradients (SGD, Adagrad and SparseAdam override this)."""
+        raise RuntimeError(
+            f"{type(self).__name__} does not support sparse gradients (from Embedding(sparse=True), "
+            f"parameter of shape {tuple(params[0].shape)}); use optim.SparseAdam, optim.SGD or "
+            "optim.Adagrad for that table, or Embedding(sparse=False)")
 
     def _update_each(self, group, params):
         spec = self._state_spec(group)

@@ -60,3 +60,16 @@ class SGD(Optimizer):
         t = self._scratch(d, 2)
         np.multiply(g, lr, out=t)
         d -= t
+
+    def _update_sparse(self, group, params):
+        """Row-sparse gradients: ``p[rows] -= lr * g[rows]``, touching only those rows
+        (PyTorch's sparse SGD; momentum and weight decay would densify the update)."""
+        if group["momentum"] != 0 or group["weight_decay"] != 0:
+            raise RuntimeError(
+                "SGD: sparse gradients (Embedding(sparse=True)) are applied without momentum or "
+                f"weight_decay (got momentum={group['momentum']}, weight_decay="
+                f"{group['weight_decay']}); use momentum=0 and weight_decay=0 for that table, "
+                "or a dense Embedding")
+        lr = -group["lr"] if group["maximize"] else group["lr"]
+        for p in params:
+            p.grad._sp.add_to_(p._data, -lr)
