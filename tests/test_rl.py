@@ -159,3 +159,139 @@ def test_dqn_learns_cartpole():
                    gradient_steps=2, target_update_interval=250, exploration_fraction=0.3, seed=0)
     train, ev = _learned(agent, 8_000)
     assert train > 3 * RANDOM_CARTPOLE and ev > 3 * RANDOM_CARTPOLE, (train, ev)
+
+
+# ---- reproducibility --------------------------------------------------------------------------------
+
+def _weights(agent):
+    return np.concatenate([p.detach().numpy().ravel() for m in agent._modules().values() for p in m.parameters()])
+
+
+def _ppo(**kw):
+    return rl.PPO("CartPole-v1", n_envs=4, n_steps=64, batch_size=64, n_epochs=2, seed=3, **kw)
+
+
+def test_same_seed_same_learning_curve():
+    a, b = _ppo().learn(2048), _ppo().learn(2048)
+    assert len(a.episodes) > 20
+    assert a.episodes == b.episodes
+    np.testing.assert_array_equal(_weights(a), _weights(b))
+    c = rl.PPO("CartPole-v1", n_envs=4, n_steps=64, batch_size=64, n_epochs=2, seed=4).learn(2048)
+    assert c.episodes != a.episodes
+
+
+class _Killed(Exception):
+    pass
+
+
+class _SaveThenDie(rl.Callback):
+    """Saves a checkpoint at the first iteration past ``at`` steps, then dies (as a killed process would)."""
+
+    def __init__(self, path, at):
+        self.path, self.at = path, at
+
+    def on_iteration(self, algo, logs):
+        if algo.num_timesteps >= self.at:
+            algo.save(self.path)
+            raise _Killed
+
+
+@pytest.mark.parametrize("make, total, at", [
+    (lambda: _ppo(normalize_obs=True, normalize_reward=True), 2048, 1000),
+    (lambda: rl.DQN("CartPole-v1", learning_starts=200, train_freq=4, target_update_interval=100,
+                    prioritized=True, seed=5), 1500, 700),
+    (lambda: rl.REINFORCE("CartPole-v1", n_envs=2, episodes_per_update=2, seed=6), 1500, 700),
+    (lambda: rl.A2C("CartPole-v1", n_envs=2, seed=7), 1000, 500),
+], ids=["PPO", "DQN-PER", "REINFORCE", "A2C"])
+def test_kill_and_resume_gives_the_uninterrupted_curve(tmp_path, make, total, at):
+    whole = make().learn(total)
+    path = tmp_path / "agent.safetensors"
+    with pytest.raises(_Killed):
+        make().learn(total, callback=_SaveThenDie(path, at))
+    resumed = rl.load(path)
+    assert 0 < resumed.num_timesteps < total
+    resumed.learn(total)
+    assert resumed.num_timesteps == whole.num_timesteps
+    assert resumed.episodes == whole.episodes
+    np.testing.assert_array_equal(_weights(resumed), _weights(whole))
+
+
+def test_save_load_predict_and_checkpoint_is_safetensors(tmp_path):
+    agent = _ppo().learn(512)
+    agent.save(tmp_path / "a.safetensors")
+    with open(tmp_path / "a.safetensors", "rb") as f:
+        header_len = int.from_bytes(f.read(8), "little")
+        header = json.loads(f.read(header_len))
+    assert "__metadata__" in header  # plain safetensors: tensors + JSON, no pickle
+    back = rl.PPO.load(tmp_path / "a.safetensors")
+    obs = np.random.default_rng(0).normal(size=(16, 4)).astype(np.float32)
+    np.testing.assert_array_equal(agent.predict(obs), back.predict(obs))
+    assert agent.predict(obs[0]).shape == ()
+    with pytest.raises(ValueError, match="holds a PPO agent"):
+        rl.DQN.load(tmp_path / "a.safetensors")
+
+
+def test_evaluate_is_deterministic_on_fixed_seeds():
+    agent = _ppo().learn(256)
+    r1, r2 = rl.evaluate(agent, n_episodes=12, seed=7), rl.evaluate(agent, n_episodes=12, seed=7)
+    assert r1["returns"] == r2["returns"] and r1["seeds"] == list(range(7, 19))
+    assert r1["mean"] == pytest.approx(np.mean(r1["returns"])) and r1["std"] == pytest.approx(np.std(r1["returns"]))
+
+
+# ---- clear errors -------------------------------------------------------------------------------------
+
+def test_dqn_refuses_continuous_actions():
+    with pytest.raises(ValueError, match="DQN needs a discrete action space.*Pendulum-v1.*PPO"):
+        rl.DQN("Pendulum-v1")
+
+
+def test_observation_space_mismatch(tmp_path):
+    agent = _ppo()
+    agent.save(tmp_path / "a.safetensors")
+    with pytest.raises(ValueError, match="trained on .*obs_dim': 4.*Acrobot-v1.*obs_dim': 6"):
+        rl.load(tmp_path / "a.safetensors", env="Acrobot-v1")
+    with pytest.raises(ValueError, match="takes observations with 4 features.*shape \\(6,\\)"):
+        agent.predict(np.zeros(6))
+
+
+def test_missing_gymnasium_says_what_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "gymnasium", None)
+    with pytest.raises(ImportError, match="pip install 'gymnasium\\[box2d\\]'.*dalam\\[rl\\]"):
+        rl.PPO("CartPole-v1")
+
+
+def test_unknown_hyperparameter():
+    with pytest.raises(TypeError, match="unknown hyperparameter.*'n_step'.*valid ones"):
+        rl.PPO("CartPole-v1", n_step=5)
+
+
+def test_continuous_ppo_runs_on_pendulum():
+    agent = rl.PPO("Pendulum-v1", n_envs=2, n_steps=64, batch_size=64, n_epochs=1, seed=0).learn(256)
+    a = agent.predict(np.zeros((3, 3), np.float32))
+    assert a.shape == (3, 1) and np.all(np.abs(a) <= 2.0)
+
+
+# ---- the command line -----------------------------------------------------------------------------------
+
+def test_cli_train_eval_video(tmp_path):
+    cfg = tmp_path / "ppo.toml"
+    cfg.write_text('algo = "PPO"\nenv = "CartPole-v1"\ntotal_timesteps = 1024\ncheckpoint_every = 512\n'
+                   f'run_dir = "{tmp_path / "run"}"\n[hyperparameters]\nn_envs = 4\nn_steps = 64\nn_epochs = 2\n')
+    env = {**__import__("os").environ, "PYTHONPATH": str(__import__("pathlib").Path(rl.__file__).parents[2])}
+    run = lambda *a: subprocess.run([sys.executable, "-m", "dalam.cli", "rl", *a], capture_output=True,  # noqa
+                                    text=True, env=env, timeout=120)
+    p = run("train", str(cfg), "--quiet")
+    assert p.returncode == 0, p.stderr
+    rd = tmp_path / "run"
+    for f in ("agent.safetensors", "episodes.csv", "updates.csv", "curve.png", "train.json", "run.json"):
+        assert (rd / f).exists(), f
+    p = run("eval", str(rd), "--episodes", "5", "--json")
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout)["seeds"] == [0, 1, 2, 3, 4]
+    p = run("video", str(rd), str(tmp_path / "a.gif"), "--max-steps", "30")
+    assert p.returncode == 0, p.stderr
+    import imageio.v2 as imageio
+    frames = imageio.mimread(tmp_path / "a.gif")
+    assert len(frames) >= 5 and frames[0].shape[:2] == (200, 300)
+    p = run("eval", str(tmp_path / "nothing"))
+    assert p.returncode == 1 and "no agent file" in p.stderr

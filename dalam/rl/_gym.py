@@ -77,11 +77,15 @@ def _simple(v):
     return False
 
 
-def _attrs(obj):
-    """The simple attributes of ``obj``; None when it holds state we cannot copy (a physics world)."""
+def _attrs(obj, strict):
+    """The simple attributes of ``obj``; None when it holds state we cannot copy (a physics world).
+    Wrappers (``strict=False``) keep their counters in simple attributes; their other
+    attributes (saved constructor arguments, checker caches) are not state."""
     out = {}
     for k, v in vars(obj).items():
         if k in _SKIP:
+            continue
+        if not strict and k != "_np_random" and not _simple(v):
             continue
         if k == "_np_random":
             out[k] = None if v is None else {"__rng__": v.bit_generator.state}
@@ -102,7 +106,7 @@ def env_snapshot(vec_env):
         layers = []
         e = env
         while True:
-            a = _attrs(e)
+            a = _attrs(e, strict=not isinstance(e, gym.Wrapper))
             if a is None:
                 return None
             layers.append(a)

@@ -127,7 +127,7 @@ class DQN(Algorithm):
         if c["prioritized"]:
             per_sample = huber_loss(q_taken, target_t, reduction="none", delta=c["huber_delta"])
             loss = (per_sample * Tensor._make(b["weights"], False, None)).mean()
-            self.buffer.update_priorities(b["indices"], q_taken.numpy() - target)
+            self.buffer.update_priorities(b["indices"], q_taken.detach().numpy() - target)
         else:
             loss = huber_loss(q_taken, target_t, delta=c["huber_delta"])
         self.optimizer.zero_grad()
