@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import pytest
 
-gym = pytest.importorskip("gymnasium")  # the rl extra; CI installs it through .[dev]
+import gymnasium  # noqa: E402,F401  (the rl extra; CI installs it through .[dev])
 
 import dalam  # noqa: E402
 from dalam import rl  # noqa: E402
