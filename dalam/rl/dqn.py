@@ -5,7 +5,8 @@ the online net picks the next action, the target net scores it), Huber loss,
 epsilon-greedy exploration on a linear schedule, optional prioritised replay.
 
 Every ``train_freq`` env steps (per environment), ``gradient_steps``
-minibatch updates; SB3's counting, so rl-baselines3-zoo's settings carry over."""
+minibatch updates (-1: as many as env steps were taken); SB3's counting, so
+rl-baselines3-zoo's settings carry over."""
 import numpy as np
 
 from .. import no_grad, optim
@@ -89,7 +90,8 @@ class DQN(Algorithm):
                 break
         logs = {"epsilon": eps}
         if self.num_timesteps >= c["learning_starts"]:
-            losses = [self.train_step() for _ in range(c["gradient_steps"])]
+            n = c["gradient_steps"] if c["gradient_steps"] >= 0 else c["train_freq"] * self.n_envs
+            losses = [self.train_step() for _ in range(n)]
             logs["loss"] = float(np.mean(losses))
         return logs
 
