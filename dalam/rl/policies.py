@@ -62,9 +62,10 @@ class ActorCritic(nn.Module):
     def distribution(self, obs):
         _check_obs(obs, self.obs_dim, "ActorCritic")
         out = self.pi(obs)
+        # (the actions scored are the policy's own samples or stored ones: no argument validation)
         if self.discrete:
-            return Categorical(logits=out)
-        return Normal(out, self.log_std.exp().expand_as(out))
+            return Categorical(logits=out, validate_args=False)
+        return Normal(out, self.log_std.exp().expand_as(out), validate_args=False)
 
     def value(self, obs):
         _check_obs(obs, self.obs_dim, "ActorCritic")
