@@ -295,3 +295,13 @@ def test_cli_train_eval_video(tmp_path):
     assert len(frames) >= 5 and frames[0].shape[:2] == (200, 300)
     p = run("eval", str(tmp_path / "nothing"))
     assert p.returncode == 1 and "no agent file" in p.stderr
+
+
+def test_csv_and_tensorboard_logging(tmp_path):
+    agent = _ppo()
+    agent.learn(1024, callback=[rl.CSVLogger(tmp_path / "csv"), rl.TensorBoardLogger(tmp_path / "tb")])
+    steps, rets = rl.evaluation.read_episodes(tmp_path / "csv" / "episodes.csv")
+    assert list(rets) == [e[1] for e in agent.episodes] and list(steps) == [e[0] for e in agent.episodes]
+    header = (tmp_path / "csv" / "updates.csv").read_text().splitlines()[0].split(",")
+    assert {"step", "policy_loss", "value_loss", "entropy", "approx_kl", "fps"} <= set(header)
+    assert list((tmp_path / "tb").glob("events.out.tfevents.*"))

@@ -67,7 +67,7 @@ def run(args):
         print(f"{agent.name} on {agent.config['env']}: {agent.num_timesteps} steps, "
               f"mean return of the last 100 episodes {agent.recent_return():.1f}")
     elif cmd == "eval":
-        agent = rl.load(_agent_file(args.run_dir, args.best), n_envs=1)
+        agent = rl.load(_agent_file(args.run_dir, args.best))
         r = rl.evaluate(agent, n_episodes=args.episodes, seed=args.seed, deterministic=not args.stochastic)
         if pathlib.Path(args.run_dir).is_dir():
             (pathlib.Path(args.run_dir) / f"eval{'_best' if args.best else ''}.json").write_text(json.dumps(r))
@@ -79,7 +79,7 @@ def run(args):
                   f"(seeds {args.seed}..{args.seed + args.episodes - 1}, "
                   f"{'stochastic' if args.stochastic else 'deterministic'} policy)")
     elif cmd == "video":
-        agent = rl.load(_agent_file(args.run_dir, args.best), n_envs=1)
+        agent = rl.load(_agent_file(args.run_dir, args.best))
         ret = rl.record_gif(agent, args.out, seed=args.seed, fps=args.fps, frame_skip=args.frame_skip,
                             max_steps=args.max_steps)
         print(f"wrote {args.out} (episode return {ret:.1f})")
