@@ -305,3 +305,14 @@ def test_csv_and_tensorboard_logging(tmp_path):
     header = (tmp_path / "csv" / "updates.csv").read_text().splitlines()[0].split(",")
     assert {"step", "policy_loss", "value_loss", "entropy", "approx_kl", "fps"} <= set(header)
     assert list((tmp_path / "tb").glob("events.out.tfevents.*"))
+
+
+@pytest.mark.parametrize("argv", [["rl", "--help"], ["rl", "train", "--help"], ["rl", "eval", "--help"],
+                                  ["rl", "video", "--help"], ["rl", "plot", "--help"]])
+def test_cli_help(argv, capsys):
+    from dalam.cli.main import main
+    with pytest.raises(SystemExit) as e:
+        main(argv)
+    assert e.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: dalam rl") and "--debug" in out

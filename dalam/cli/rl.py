@@ -12,26 +12,27 @@ A run directory holds the latest checkpoint (agent.safetensors); starting
 import json
 import pathlib
 
-from .main import CLIError
+from .main import CLIError, _debug_parent
 
 
 def add_arguments(p):
     sub = p.add_subparsers(dest="rl_command", metavar="ACTION", required=True)
-    t = sub.add_parser("train", help="train (or resume) the run a TOML config describes")
+    t = sub.add_parser("train", parents=[_debug_parent()], help="train (or resume) the run a TOML config describes")
     t.add_argument("config", help="TOML file (see configs/ppo_lunarlander.toml)")
     t.add_argument("--seed", type=int, default=None, help="override the config's seed")
     t.add_argument("--run-dir", default=None, help="override the config's run_dir")
     t.add_argument("--total-timesteps", type=int, default=None, help="override total_timesteps")
     t.add_argument("--fresh", action="store_true", help="start over even if RUN_DIR has a checkpoint")
     t.add_argument("--quiet", action="store_true", help="no progress lines")
-    e = sub.add_parser("eval", help="mean +- std return of the deterministic policy over seeded episodes")
+    e = sub.add_parser("eval", parents=[_debug_parent()],
+                       help="mean +- std return of the deterministic policy over seeded episodes")
     e.add_argument("run_dir", help="a run directory (or an agent .safetensors file)")
     e.add_argument("--episodes", type=int, default=100)
     e.add_argument("--seed", type=int, default=0, help="first episode seed (episodes use seed, seed+1, ...)")
     e.add_argument("--best", action="store_true", help="use best.safetensors (kept by eval_every)")
     e.add_argument("--stochastic", action="store_true", help="sample actions instead of the deterministic policy")
     e.add_argument("--json", action="store_true", help="print the result as JSON")
-    v = sub.add_parser("video", help="a GIF of one episode of the agent")
+    v = sub.add_parser("video", parents=[_debug_parent()], help="a GIF of one episode of the agent")
     v.add_argument("run_dir")
     v.add_argument("out", help="output .gif")
     v.add_argument("--seed", type=int, default=0)
@@ -39,7 +40,8 @@ def add_arguments(p):
     v.add_argument("--fps", type=int, default=30)
     v.add_argument("--frame-skip", type=int, default=2)
     v.add_argument("--max-steps", type=int, default=1000)
-    pl = sub.add_parser("plot", help="learning curves (return vs env steps) of run directories as a PNG")
+    pl = sub.add_parser("plot", parents=[_debug_parent()],
+                        help="learning curves (return vs env steps) of run directories as a PNG")
     pl.add_argument("run_dirs", nargs="+")
     pl.add_argument("-o", "--out", required=True)
     pl.add_argument("--title", default="")
