@@ -27,6 +27,7 @@ COMMANDS = {
     "run": ("run", "run an unmodified PyTorch script on dalam (import torch -> dalam)"),
     "transcribe": ("transcribe", "transcribe spoken digits in audio files with a speech run folder"),
     "recommend": ("recommend", "top-N movies for a MovieLens user from a recommender run"),
+    "rl": ("rl", "reinforcement learning: train / eval / video / plot gymnasium agents"),
 }
 
 
