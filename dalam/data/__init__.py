@@ -10,3 +10,4 @@ from .dataloader import DataLoader  # noqa: F401
 from .distributed import DistributedSampler  # noqa: F401
 from . import distributed  # noqa: F401
 from . import transforms  # noqa: F401
+from .episodes import EpisodeSampler, split_episode  # noqa: F401

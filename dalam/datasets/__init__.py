@@ -5,3 +5,4 @@ from .sst2 import SST2  # noqa: F401
 from .mnist1d import MNIST1D  # noqa: F401
 from .mnist import MNIST, FashionMNIST, mnist_subset  # noqa: F401
 from ._idx import CorruptFileError, read_idx  # noqa: F401
+from .omniglot import Omniglot, OmniglotRuns, OmniglotFormatError  # noqa: F401
