@@ -18,7 +18,8 @@ def _scores(model, sx, sy, qx, n_way):
 
 class _eval_mode:
     def __init__(self, model):
-        self.model, self.was = model, getattr(model, "training", None)
+        self.model = model
+        self.was = getattr(model, "training", None) if hasattr(model, "eval") else None
 
     def __enter__(self):
         if self.was is not None:

@@ -41,22 +41,25 @@ class MAML(nn.Module):
         z = functional_call(self.encoder, enc, (to_input(x),))
         return F.linear(z, params["head.weight"][:n_way], params["head.bias"][:n_way])
 
-    def adapt(self, support_x, support_y, n_way, steps=None, second_order=None):
+    def adapt(self, support_x, support_y, n_way, steps=None, second_order=None, params=None):
         """Weights after ``steps`` SGD steps on the support set.  With
         ``second_order`` the steps stay in the graph (their gradients are
         graph tensors), so a loss of the result can be differentiated with
-        respect to the initial weights through them."""
+        respect to the initial weights through them.  ``params``: initial
+        weights other than the module's own (a dict as ``named_parameters()``)."""
         steps = self.inner_steps if steps is None else steps
         second_order = (not self.first_order) if second_order is None else second_order
-        params = dict(self.named_parameters())
+        params = dict(self.named_parameters()) if params is None else dict(params)
         sx = to_input(support_x)
-        for _ in range(steps):
-            loss = F.cross_entropy(self.functional_forward(params, sx, n_way), support_y)
-            names = list(params)
-            grads = grad(loss, [params[k] for k in names], create_graph=second_order)
-            if not second_order:
-                grads = [g.detach() for g in grads]
-            params = {k: params[k] - self.inner_lr * g for k, g in zip(names, grads)}
+        with enable_grad():  # adaptation needs gradients even inside no_grad()
+            for _ in range(steps):
+                names = list(params)
+                # first order: the inner gradient is taken at detached copies, so it is
+                # a constant and the graph back to the initial weights stays intact
+                at = params if second_order else {k: v.detach().requires_grad_() for k, v in params.items()}
+                loss = F.cross_entropy(self.functional_forward(at, sx, n_way), support_y)
+                grads = grad(loss, [at[k] for k in names], create_graph=second_order)
+                params = {k: params[k] - self.inner_lr * g for k, g in zip(names, grads)}
         return params
 
     def meta_loss(self, tasks):
@@ -79,7 +82,6 @@ class MAML(nn.Module):
     def predict(self, support_x, support_y, query_x, n_way):
         """Adapt on the support set (``test_steps`` first-order steps), then
         score the queries."""
-        with enable_grad():
-            params = self.adapt(support_x, support_y, n_way, steps=self.test_steps, second_order=False)
+        params = self.adapt(support_x, support_y, n_way, steps=self.test_steps, second_order=False)
         with no_grad():
             return self.functional_forward({k: v.detach() for k, v in params.items()}, query_x, n_way)
