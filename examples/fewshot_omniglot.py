@@ -40,6 +40,7 @@ _ap.add_argument("--tasks", type=int, default=4, help="MAML: tasks per meta-batc
 _ap.add_argument("--inner-steps", type=int, default=1)
 _ap.add_argument("--inner-lr", type=float, default=0.4)
 _ap.add_argument("--first-order", action="store_true")
+_ap.add_argument("--zero-head", type=int, default=1, help="MAML: every task starts from a zero head (any n-way)")
 _ap.add_argument("--eval-episodes", type=int, default=600)
 _ap.add_argument("--seed", type=int, default=0)
 _ap.add_argument("--data", default=None)
@@ -54,7 +55,8 @@ def build(args):
     if args.method == "siamese":
         return SiameseNetwork(conv4(hidden=args.hidden))
     return MAML(conv4(hidden=args.hidden, track_running_stats=False), args.hidden, max_way=max(args.way, 20),
-                inner_lr=args.inner_lr, inner_steps=args.inner_steps, first_order=args.first_order)
+                inner_lr=args.inner_lr, inner_steps=args.inner_steps, first_order=args.first_order,
+                zero_head=bool(args.zero_head))
 
 
 def main(args):

@@ -12,23 +12,27 @@ The network is called functionally (``dalam.func.functional_call``) with the
 adapted weights, so the module's own parameters stay the initialisation.
 Batch norm uses each batch's statistics (no running averages), as in Finn et
 al.'s code.  The classifier head has ``max_way`` outputs; an n-way task uses
-its first n rows."""
+its first n rows.  With ``zero_head=True`` every task instead starts from a
+zero head of exactly n rows (the "zeroing trick" of Kao et al., ICLR 2022):
+labels are then interchangeable, and a model meta-trained on 5-way tasks can
+be evaluated on 20-way ones."""
 from .. import nn
 from ..nn import functional as F
 from ..autograd import grad
 from ..autograd.grad_mode import enable_grad, no_grad
 from ..func import functional_call
+from ..creation import zeros
 from .backbone import to_input
 
 
 class MAML(nn.Module):
     def __init__(self, encoder, embed_dim, max_way=20, inner_lr=0.4, inner_steps=1, first_order=False,
-                 test_steps=None):
+                 test_steps=None, zero_head=False):
         super().__init__()
         self.encoder = encoder
         self.head = nn.Linear(embed_dim, max_way)
         self.max_way, self.inner_lr, self.inner_steps = max_way, inner_lr, inner_steps
-        self.first_order = first_order
+        self.first_order, self.zero_head, self.embed_dim = first_order, zero_head, embed_dim
         self.test_steps = test_steps if test_steps is not None else max(3, inner_steps)
 
     def functional_forward(self, params, x, n_way):
@@ -50,6 +54,10 @@ class MAML(nn.Module):
         steps = self.inner_steps if steps is None else steps
         second_order = (not self.first_order) if second_order is None else second_order
         params = dict(self.named_parameters()) if params is None else dict(params)
+        if self.zero_head:
+            params["head.weight"] = zeros(n_way, self.embed_dim, dtype=params["head.weight"].dtype,
+                                          requires_grad=True)
+            params["head.bias"] = zeros(n_way, dtype=params["head.bias"].dtype, requires_grad=True)
         sx = to_input(support_x)
         with enable_grad():  # adaptation needs gradients even inside no_grad()
             for _ in range(steps):
@@ -70,6 +78,8 @@ class MAML(nn.Module):
         total, acc = 0, 0.0
         for sx, sy, qx, qy, n_way in tasks:
             params = self.adapt(sx, sy, n_way)
+            if self.zero_head:  # keep the module's (unused) head out of the optimiser's way
+                total = total + 0 * (self.head.weight.sum() + self.head.bias.sum())
             logits = self.functional_forward(params, qx, n_way)
             total = total + F.cross_entropy(logits, qy)
             acc += float((logits.detach().numpy().argmax(1) == qy.numpy()).mean())
