@@ -404,3 +404,14 @@ def test_example_quick_runs():
                            timeout=120)
         assert r.returncode == 0, r.stdout + r.stderr
         assert re.search(r"original task .*error [\d.]+% over 400 items", r.stdout), r.stdout
+
+
+def test_maml_zero_head_serves_any_number_of_ways():
+    dalam.manual_seed(0)
+    m = MAML(conv4(hidden=4, track_running_stats=False), 4, max_way=5, zero_head=True)
+    x, y = _synthetic(n_classes=7, per_class=2)
+    s = m.predict(x[::2], dalam.tensor(np.arange(7)), x[1::2], 7)
+    assert tuple(s.shape) == (7, 7)
+    fixed = MAML(conv4(hidden=4, track_running_stats=False), 4, max_way=5)
+    with pytest.raises(ValueError, match="7-way task needs a head with at least 7 outputs"):
+        fixed.predict(x[::2], dalam.tensor(np.arange(7)), x[1::2], 7)

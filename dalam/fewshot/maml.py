@@ -38,7 +38,7 @@ class MAML(nn.Module):
     def functional_forward(self, params, x, n_way):
         """Logits (n, n_way) of images ``x`` under the weights ``params``
         (a dict named as ``named_parameters()``)."""
-        if n_way > self.max_way:
+        if n_way > params["head.weight"].shape[0]:
             raise ValueError(f"MAML: a {n_way}-way task needs a head with at least {n_way} outputs; this "
                              f"one has max_way={self.max_way}")
         enc = {k[8:]: v for k, v in params.items() if k.startswith("encoder.")}
