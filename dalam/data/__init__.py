@@ -11,3 +11,4 @@ from ._worker import get_worker_info  # noqa: F401,E402
 from .distributed import DistributedSampler  # noqa: F401
 from . import distributed  # noqa: F401
 from . import transforms  # noqa: F401
+from .episodes import EpisodeSampler, split_episode  # noqa: F401

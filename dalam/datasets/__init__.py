@@ -7,3 +7,4 @@ from .mnist import MNIST, FashionMNIST, mnist_subset  # noqa: F401
 from ._idx import CorruptFileError, read_idx  # noqa: F401
 from .fsdd import FSDD  # noqa: F401
 from .movielens import MovieLens100K  # noqa: F401
+from .omniglot import Omniglot, OmniglotRuns, OmniglotFormatError  # noqa: F401

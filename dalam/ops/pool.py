@@ -417,3 +417,6 @@ def adaptive_max_pool1d(input, output_size, return_indices=False):
     if return_indices:
         return r[0].squeeze(-2), r[1].squeeze(-2)
     return r.squeeze(-2)
+
+
+from . import pool_double as _pool_double  # noqa: E402,F401  (backward_graph: double backward)
