@@ -182,11 +182,19 @@ def main(args):
     clip_seconds = time.time() - t0
     model.eval()
 
-    class_emb = model.class_embeddings(prompt_emb)                    # (10, D)
-    logits = model.zero_shot_logits(x_te, class_emb).numpy()
     res = {"held_out": [names[c] for c in held_out], "train_images": int(len(y_tr)),
            "test_images": int(len(y_te)), "epochs": args.epochs, "clip_train_seconds": round(clip_seconds, 1)}
     m_seen, m_new = np.isin(y_te, seen), np.isin(y_te, held_out)
+    # prompts that describe the class (its caption set: names x attributes x templates; the held-out
+    # classes' captions were never used in training) vs the class names alone
+    desc = np.stack([text_emb.numpy()[captions.by_class[c]] for c in range(10)])
+    desc_logits = model.zero_shot_logits(x_te, model.class_embeddings(desc)).numpy()
+    desc_pred = np.array(held_out)[desc_logits[m_new][:, held_out].argmax(1)]
+    res["zero_shot_heldout_acc_descriptions"] = float((desc_pred == y_te[m_new]).mean())
+    res["per_class_zero_shot_descriptions"] = {names[c]: float((desc_pred == c)[y_te[m_new] == c].mean())
+                                               for c in held_out}
+    class_emb = model.class_embeddings(prompt_emb)                    # (10, D): names only
+    logits = model.zero_shot_logits(x_te, class_emb).numpy()
     seen_pred = np.array(seen)[logits[m_seen][:, seen].argmax(1)]
     new_pred = np.array(held_out)[logits[m_new][:, held_out].argmax(1)]
     res["zero_shot_heldout_acc"] = float((new_pred == y_te[m_new]).mean())
