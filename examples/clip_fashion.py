@@ -34,6 +34,7 @@ ap.add_argument("--limit", type=int, default=0, help="use only this many trainin
 ap.add_argument("--test-limit", type=int, default=0, help="use only this many test images")
 ap.add_argument("--queries", type=int, default=2000, help="caption queries for retrieval recall@K")
 ap.add_argument("--no-supervised", action="store_true", help="skip the supervised baseline")
+ap.add_argument("--templates", type=int, default=0, help="use only this many caption templates")
 ap.add_argument("--quick", action="store_true", help="tiny sizes, for tests")
 ap.add_argument("--seed", type=int, default=0)
 ap.add_argument("--data", default=None, help="Fashion-MNIST folder (default: $DALAM_DATA)")
@@ -144,6 +145,7 @@ def main(args):
 
     if args.quick:
         args.epochs, args.limit, args.test_limit, args.queries, args.width = 1, 700, 300, 100, 8
+        args.templates = 1
     t_start = time.time()
     log = lambda s: print(s, flush=True)  # noqa: E731
     dalam.manual_seed(args.seed)
@@ -167,7 +169,9 @@ def main(args):
 
     # frozen text tower: every caption and prompt embedded once
     t0 = time.time()
-    captions = FashionCaptions(seed=args.seed)
+    from dalam.datasets.fashion_captions import TEMPLATES
+    templates = TEMPLATES[:args.templates] if args.templates else TEMPLATES
+    captions = FashionCaptions(seed=args.seed, templates=templates)
     embedder = SentenceEmbedder.from_pretrained()
     text_emb = dalam.tensor(embedder.encode(captions.sentences, batch_size=64))
     prompts = [captions.prompts(c) for c in range(10)]
@@ -211,7 +215,7 @@ def main(args):
         gal = np.concatenate([model.encode_image(x_te[i:i + 1000]).numpy() for i in range(0, len(y_te), 1000)])
     qrng = np.random.default_rng(args.seed + 2)
     qi = qrng.choice(len(y_te), size=min(args.queries, len(y_te)), replace=False)
-    qcap = FashionCaptions(seed=args.seed + 3)
+    qcap = FashionCaptions(seed=args.seed + 3, templates=templates)
     q_sent = qcap.sample_indices(y_te[qi])
     with dalam.no_grad():
         q_emb = model.encode_text(text_emb[q_sent]).numpy()

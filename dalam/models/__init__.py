@@ -15,6 +15,7 @@ _MODELS = {
     "GANTrainer": "gan", "gradient_penalty": "gan", "latent_interpolation": "gan",
     "Autoencoder": "autoencoder", "ConvAutoencoder": "autoencoder",
     "VAE": "vae", "vae_loss": "vae",
+    "CLIP": "clip", "clip_loss": "clip", "SmallImageEncoder": "clip",
 }
 
 
