@@ -27,7 +27,7 @@ ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDe
 ap.add_argument("--epochs", type=int, default=8)
 ap.add_argument("--batch", type=int, default=256)
 ap.add_argument("--lr", type=float, default=2e-3)
-ap.add_argument("--width", type=int, default=32, help="channels of the first conv layer")
+ap.add_argument("--width", type=int, default=16, help="channels of the first conv layer")
 ap.add_argument("--embed-dim", type=int, default=128)
 ap.add_argument("--held-out", default="2,5,8", help="Fashion-MNIST labels never seen in training")
 ap.add_argument("--limit", type=int, default=0, help="use only this many training images")

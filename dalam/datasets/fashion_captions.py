@@ -11,28 +11,30 @@ classes place an unseen class from its description alone (zero-shot).
     caps.sample(labels)            # one caption per label (seeded)
     caps.prompts(5)                # the attribute-free prompts used for zero-shot classification
 """
+import re
+
 import numpy as np
 
 # per class: names (synonyms) and attribute phrases; index = Fashion-MNIST label
 CLASSES = [
     ("T-shirt/top", ["t-shirt", "tee", "top", "short-sleeved shirt"],
-     ["with short sleeves", "made of cotton", "worn on the upper body", "with a round neck", "casual"]),
+     ["with short sleeves", "made of cotton", "worn on the upper body", "with a round neck", "for casual wear"]),
     ("Trouser", ["trousers", "pair of pants", "pair of jeans", "pair of slacks"],
-     ["with two long legs", "worn on the legs", "made of denim", "with a waistband", "long"]),
+     ["with two long legs", "worn on the legs", "made of denim", "with a waistband", "reaching the ankles"]),
     ("Pullover", ["pullover", "sweater", "jumper", "knitted sweater"],
-     ["with long sleeves", "made of warm wool", "worn on the upper body", "knitted", "warm"]),
+     ["with long sleeves", "made of warm wool", "worn on the upper body", "knitted from yarn", "that keeps you warm"]),
     ("Dress", ["dress", "gown", "summer dress", "one-piece dress"],
-     ["long and flowing", "worn by women", "with a skirt", "elegant", "without sleeves"]),
+     ["long and flowing", "worn by women", "with a skirt", "that looks elegant", "without sleeves"]),
     ("Coat", ["coat", "jacket", "overcoat", "winter coat"],
-     ["with long sleeves", "with buttons", "worn over other clothes", "warm", "with a zip"]),
+     ["with long sleeves", "with buttons", "worn over other clothes", "for cold weather", "with a zip"]),
     ("Sandal", ["sandal", "pair of sandals", "flip-flop", "strappy sandal"],
-     ["worn on the feet", "open with straps", "for summer", "flat", "with thin straps"]),
+     ["worn on the feet", "open with straps", "for summer", "with a flat sole", "with thin straps"]),
     ("Shirt", ["shirt", "button-up shirt", "blouse", "collared shirt"],
-     ["with a collar", "with buttons", "worn on the upper body", "with long sleeves", "formal"]),
+     ["with a collar", "with buttons", "worn on the upper body", "with long sleeves", "for the office"]),
     ("Sneaker", ["sneaker", "running shoe", "trainer", "sports shoe"],
-     ["worn on the feet", "with laces", "low-cut", "for sport", "with a rubber sole"]),
+     ["worn on the feet", "with laces", "with a low cut", "for sport", "with a rubber sole"]),
     ("Bag", ["bag", "handbag", "purse", "tote bag"],
-     ["with a handle", "with a strap", "for carrying things", "made of leather", "rectangular"]),
+     ["with a handle", "with a strap", "for carrying things", "made of leather", "with a rectangular shape"]),
     ("Ankle boot", ["ankle boot", "boot", "leather boot", "heeled boot"],
      ["worn on the feet", "with a heel", "covering the ankle", "made of leather", "for winter"]),
 ]
@@ -44,6 +46,11 @@ TEMPLATES = ["a photo of a {name} {attr}.", "a picture of a {name}, {attr}.", "a
 # prompts for zero-shot classification: the class names only, no attributes
 PROMPT_TEMPLATES = ["a photo of a {name}.", "a picture of a {name}.", "an image of a {name}.",
                     "a product photo of a {name}."]
+
+
+def _articles(sentence):
+    """'a overcoat' -> 'an overcoat' (but 'a one-piece dress' stays)."""
+    return re.sub(r"\ba (?=[aeiou](?!ne))", "an ", sentence)
 
 
 class FashionCaptions:
@@ -61,7 +68,7 @@ class FashionCaptions:
                 for n in names:
                     for a in attrs:
                         idx.append(len(self.sentences))
-                        self.sentences.append(t.format(name=n, attr=a))
+                        self.sentences.append(_articles(t.format(name=n, attr=a)))
                         self.class_of.append(c)
             self.by_class.append(np.array(idx))
         self.class_of = np.array(self.class_of)
@@ -95,4 +102,4 @@ class FashionCaptions:
     def prompts(self, label, templates=PROMPT_TEMPLATES):
         """Attribute-free prompts for one class (every name x template)."""
         label = int(self._check([label])[0])
-        return [t.format(name=n) for t in templates for n in self.classes[label][1]]
+        return [_articles(t.format(name=n)) for t in templates for n in self.classes[label][1]]
