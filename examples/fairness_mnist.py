@@ -34,6 +34,7 @@ ap.add_argument("--lr", type=float, default=1e-3)
 ap.add_argument("--val-per-class", type=int, default=100, help="balanced validation set for the thresholds")
 ap.add_argument("--limit", type=int, default=0, help="use only this many training images (before the cut)")
 ap.add_argument("--quick", action="store_true")
+ap.add_argument("--replot", default=None, help="redraw --figure from a metrics.json of an earlier run")
 ap.add_argument("--data", default=None, help="MNIST folder (default: $DALAM_DATA)")
 ap.add_argument("--out", default=None, help="metrics.json goes here")
 ap.add_argument("--figure", default=None, help="PNG: rare-class recall vs examples, per-class recall")
@@ -103,7 +104,7 @@ def draw(path, results, fractions, counts, rare):
     b.set_xlabel("digit")
     b.set_ylabel("test recall")
     b.set_title(f"per-class recall with {counts[fractions.index(f)]} images of digit {rare}")
-    b.legend(fontsize=7)
+    b.legend(fontsize=7, loc="lower left")
     fig.tight_layout()
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     fig.savefig(path, dpi=110)
@@ -113,6 +114,14 @@ def draw(path, results, fractions, counts, rare):
 def main(args):
     from dalam import fairness
     from dalam.datasets import MNIST
+    if args.replot:  # redraw only, from the saved per-run results
+        with open(args.replot) as fh:
+            saved = json.load(fh)
+        fractions = [float(f) for f in saved["runs"]]
+        results = {float(f): r for f, r in saved["runs"].items()}
+        counts = [saved["summary"][f"{f:g}/plain"]["rare_images"] for f in fractions]
+        draw(args.figure, results, fractions, counts, args.rare)
+        return saved["summary"]
     if args.quick:
         args.fractions, args.seeds, args.epochs, args.limit, args.hidden = "1,0.02", 1, 2, 6000, 64
     t_start = time.time()
