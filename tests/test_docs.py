@@ -59,7 +59,7 @@ def run_page(page, workdir):
 # the course's order; chapters marked None are being written (numbers stay reserved for them)
 COURSE = ["neuron", "perceptron", "mlp", "loss", "cnn", "lstm", "speech", "transformer", "gan",
           "recommend", "reinforcement", "regularisation", "adversarial", "efficiency", "transfer",
-          "fewshot"]
+          "fewshot", "multimodal"]
 
 
 def test_chapters_follow_the_course():

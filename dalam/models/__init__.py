@@ -17,6 +17,7 @@ _MODELS = {
     "VAE": "vae", "vae_loss": "vae",
     "BiasedMF": "recommend", "GMF": "recommend", "MLPRec": "recommend", "NeuMF": "recommend",
     "AutoRec": "recommend", "TwoTower": "recommend", "SASRec": "recommend",
+    "CLIP": "clip", "clip_loss": "clip", "SmallImageEncoder": "clip",
 }
 
 
