@@ -24,6 +24,7 @@ COMMANDS = {
     "bench": ("bench", "benchmark workloads against PyTorch, as a ratio table"),
     "export": ("export", "export a checkpoint to ONNX or to one .safetensors file"),
     "launch": ("launch", "run a script on N processes (data parallel over MPI)"),
+    "playground": ("playground", "open the browser playground: build, train and look inside a network"),
 }
 
 
