@@ -299,9 +299,10 @@ class Playground:
         g = np.linspace(-EXTENT, EXTENT, HEAT_SIDE, dtype=np.float32)
         gx, gy = np.meshgrid(g[::2], g[::-1][::2])
         pts = np.stack([gx.ravel(), gy.ravel()], 1)
-        fx = feats.compute(pts, self.config["features"])
-        msg["feature_pictures"] = [_b64(_to_u8(fx[:, j] / (np.abs(fx[:, j]).max() + 1e-12)))
-                                   for j in range(fx.shape[1])]
+        names = list(feats.FEATURES)          # all of them: switched-off features are drawn too
+        fx = feats.compute(pts, names)
+        msg["feature_pictures"] = {n: _b64(_to_u8(fx[:, j] / (np.abs(fx[:, j]).max() + 1e-12)))
+                                   for j, n in enumerate(names)}
         msg["neuron_side"] = NEURON_SIDE
         return msg
 
