@@ -41,6 +41,7 @@ const network = new Network({
 });
 const output = new Output((i) => pickPoint(i));
 const inspector = new Inspector(network, output);
+state.output = output;
 
 function pickPoint(i) { state.point = i; output.pick(i); inspect(); }
 function inspect() {

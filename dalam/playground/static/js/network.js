@@ -30,6 +30,7 @@ export class Network {
   }
 
   build(cfg) {
+    if (this.cfg && JSON.stringify(cfg) !== JSON.stringify(this.cfg)) this.frame = null;   // a new model
     this.cfg = cfg;
     this.el.replaceChildren();
     const W = this.el.clientWidth || 600, H = this.el.clientHeight || 430;
@@ -59,6 +60,7 @@ export class Network {
         n.node.title = on ? `input feature ${f} (click to switch off)` : `click to use ${f} as an input`;
         n.node.addEventListener("click", () => this.h.toggleFeature(f));
         n.feature = f;
+        n.node.dataset.feature = f;
         if (on) { n.index = k++; inputs.push(n); }
         this.featureNodes.push(n);
       });
@@ -164,7 +166,7 @@ export class Network {
       const m = this.edgeValues(k);
       const src = this.pos[k], dst = this.pos[k + 1];
       dst.forEach((b, j) => src.forEach((a, i) => {
-        const v = m && m[j] ? m[j][i] : null;
+        const v = m?.[j]?.[i] ?? null;
         const p = document.createElementNS(SVGNS, "path");
         const x0 = a.x + a.s / 2, x1 = b.x - b.s / 2, xm = (x0 + x1) / 2;
         p.setAttribute("d", `M${x0},${a.y} C${xm},${a.y} ${xm},${b.y} ${x1},${b.y}`);
@@ -179,8 +181,8 @@ export class Network {
         p.setAttribute("stroke-opacity", "0.8");
         p.classList.add("edge");
         if (!(this.digits() && k === 0)) {
-          const w = this.frame && this.frame.weights[k] ? this.frame.weights[k][j][i] : null;
-          const g = this.frame && this.frame.grads[k] ? this.frame.grads[k][j][i] : null;
+          const w = this.frame?.weights?.[k]?.[j]?.[i] ?? null;
+          const g = this.frame?.grads?.[k]?.[j]?.[i] ?? null;
           const t = document.createElementNS(SVGNS, "title");
           t.textContent = `weight W${k}[${j}, ${i}] = ${fmt(w, 4)}   gradient = ${fmt(g, 4)}` + (showGrad && this.inspectGrads ? `   (this point: ${fmt(v, 4)})` : "");
           p.append(t);
