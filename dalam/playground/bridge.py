@@ -26,8 +26,8 @@ COMPUTE_LOCK = threading.RLock()
 ACTIVATIONS = {"relu": "ReLU", "tanh": "Tanh", "sigmoid": "Sigmoid", "gelu": "GELU", "linear": "Identity"}
 OPTIMIZERS = ("sgd", "momentum", "adam")
 REGULARIZATIONS = ("none", "l1", "l2")
-HEAT_SIDE = 48        # decision-boundary heat map: 48 x 48 cells over the plane
-NEURON_SIDE = 24      # each neuron's own picture: 24 x 24
+HEAT_SIDE = 64        # decision-boundary heat map: 64 x 64 cells over the plane
+NEURON_SIDE = 32      # each neuron's own picture: 32 x 32 (every other cell of the heat map)
 MAX_HISTORY = 200_000  # per-step losses kept for export and checks
 N_SHOWN_DIGITS = 24
 

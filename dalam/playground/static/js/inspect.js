@@ -22,6 +22,7 @@ export class Inspector {
     this.body.replaceChildren();
     document.getElementById("inspect-what").textContent = "";
     this.net.inspectGrads = null;
+    document.getElementById("edge-note").hidden = true;
     this.net.clearValues();
     for (const b of document.querySelectorAll(".stage")) b.classList.remove("on");
   }
@@ -42,6 +43,7 @@ export class Inspector {
     for (const b of document.querySelectorAll(".stage")) b.classList.toggle("on", b.dataset.stage === stage);
     if (!this.r) return;
     this.net.inspectGrads = stage === "backward" ? this.r.backward.grads : null;
+    document.getElementById("edge-note").hidden = stage !== "backward";
     this[stage]();
     this.net.drawEdges();
   }
@@ -77,7 +79,9 @@ export class Inspector {
       parts.push(eq(`loss = −[y·log p + (1 − y)·log(1 − p)] = ${fmt(L.data, 6)}`));
     }
     if (L.penalty) parts.push(eq(`+ ${this.cfg.regularization.toUpperCase()} penalty ${fmt(L.penalty, 6)}  →  total ${fmt(L.total, 6)}`));
-    this.body.replaceChildren(para("How wrong the network is on this one point (binary cross-entropy on the logit, as nn.BCEWithLogitsLoss):"), ...parts.flatMap((p) => [p, br()]));
+    const what = this.cfg.dataset === "digits" ? "cross-entropy on the 10 logits, as nn.CrossEntropyLoss"
+      : "binary cross-entropy on the logit, as nn.BCEWithLogitsLoss";
+    this.body.replaceChildren(para(`How wrong the network is on this one point (${what}):`), ...parts);
   }
 
   backward() {
@@ -88,16 +92,17 @@ export class Inspector {
     const items = [
       para("loss.backward() sends the gradient from the loss back through every layer; the numbers next to the " +
         "neurons are ∂L/∂z, and the edges now show this point's ∂L/∂w. For the chosen weight (magenta), the chain rule:"),
-      eq(`∂L/∂w = ∂L/∂${zName} × ${aName}` + (c.reg_term ? " + penalty term" : "")),
-      br(),
-      eq(`       = ${fmt(c.dL_dz, 6)} × ${fmt(c.a_from, 6)}` + (c.reg_term ? ` + ${fmt(c.reg_term, 6)}` : "") +
-        ` = `, span(fmt(c.product + c.reg_term, 6), "chain-product", c.product + c.reg_term)),
-      br(),
     ];
-    if (c.output_rule) items.push(eq(`where ∂L/∂z at the output = ${c.output_rule}`), br());
+    const lines = [
+      `∂L/∂w  = ∂L/∂${zName} × ${aName}` + (c.reg_term ? ` + ${this.cfg.regularization.toUpperCase()} term` : "") + "\n",
+      `        = ${fmt(c.dL_dz, 6)} × ${fmt(c.a_from, 6)}` + (c.reg_term ? ` + ${fmt(c.reg_term, 6)}` : "") + " = ",
+      span(fmt(c.product + c.reg_term, 6), "chain-product", c.product + c.reg_term), "\n",
+    ];
+    if (c.output_rule) lines.push(`where ∂L/∂z at the output = ${c.output_rule}`);
     if (c.dL_da !== undefined) {
-      items.push(eq(`where ∂L/∂z = ∂L/∂a × ${ACT[this.cfg.activation]}'(z) = ${fmt(c.dL_da, 6)} × ${fmt(c.act_derivative, 6)} = ${fmt(c.dL_da * c.act_derivative, 6)}`), br());
+      lines.push(`where  ∂L/∂z = ∂L/∂a × ${ACT[this.cfg.activation]}'(z) = ${fmt(c.dL_da, 6)} × ${fmt(c.act_derivative, 6)} = ${fmt(c.dL_da * c.act_derivative, 6)}`);
     }
+    items.push(eq(...lines));
     const match = Math.abs(c.autograd_grad - (c.product + c.reg_term)) <= 1e-5 * Math.max(1, Math.abs(c.autograd_grad));
     items.push(para("dalam's autograd says  ", span(`W${c.layer}.grad[${c.to}, ${c.from}] = ${fmt(c.autograd_grad, 6)}`, "chain-autograd", c.autograd_grad),
       match ? span("  ✓ the same", "", null, "ok") : span("  ✗ different", "", null)));
@@ -109,14 +114,13 @@ export class Inspector {
     this.net.clearValues();
     this.body.replaceChildren(
       para(`The optimiser (${u.optimizer}, learning rate ${u.lr}) moves the weight against its gradient:`),
-      eq(u.formula), br(),
-      eq(`w: ${fmt(u.old, 6)}  →  ${fmt(u.new, 6)}   (change ${fmt(u.delta, 4)})`), br(),
+      eq(u.formula),
+      eq(`w: ${fmt(u.old, 6)}  →  ${fmt(u.new, 6)}   (change ${fmt(u.delta, 4)})`),
       para("Shown on a copy of the model: training itself is not changed by looking inside."));
   }
 }
 
 function para(...children) { const p = document.createElement("p"); p.append(...children); return p; }
-function br() { return document.createElement("br"); }
 function eq(...children) { const s = document.createElement("span"); s.className = "eq"; s.append(...children); return s; }
 function span(text, id, value, cls) {
   const s = document.createElement("span");

@@ -18,7 +18,11 @@ export class Network {
     this.featurePictures = null;
     this.inspectGrads = null;     // gradients of one point while the inspector shows "backward"
     document.getElementById("edge-mode").addEventListener("change", (e) => { this.mode = e.target.value; this.drawEdges(); });
-    window.addEventListener("resize", () => this.cfg && this.build(this.cfg));
+    this.overlay = null;          // the inspector's values on the neurons, kept across rebuilds
+    this.builtWidth = 0;
+    window.addEventListener("resize", () => {
+      if (this.cfg && this.el.clientWidth !== this.builtWidth) this.build(this.cfg);
+    });
   }
 
   digits() { return this.cfg.dataset === "digits"; }
@@ -34,6 +38,7 @@ export class Network {
     this.cfg = cfg;
     this.el.replaceChildren();
     const W = this.el.clientWidth || 600, H = this.el.clientHeight || 430;
+    this.builtWidth = this.el.clientWidth;
     const hidden = cfg.hidden, L = hidden.length;
     const top = 40;
     const xIn = 70, xOut = W - 70;
@@ -97,6 +102,7 @@ export class Network {
     this.drawEdges();
     if (this.frame) this.update(this.frame);
     if (this.featurePictures) this.setFeaturePictures(this.featurePictures);
+    if (this.overlay) this.showValues(...this.overlay);
   }
 
   node(x, y, s, label, cls) {
@@ -206,6 +212,7 @@ export class Network {
   // inspector overlays: values next to the neurons, one hot path
   showValues(layers, hot) {
     this.clearValues();
+    this.overlay = [layers, hot];
     layers.forEach((vals, l) => {
       if (!vals || !this.pos[l]) return;
       if (this.digits() && l === 0) return;
@@ -218,6 +225,7 @@ export class Network {
   }
 
   clearValues() {
+    this.overlay = null;
     for (const col of this.pos || []) for (const n of col) { n.val.hidden = true; n.node.classList.remove("hot"); }
   }
 }

@@ -50,6 +50,7 @@ export function greyPicture(bytes, side) {
 export function blit(dst, src, smooth = true) {
   const ctx = dst.getContext("2d");
   ctx.imageSmoothingEnabled = smooth;
+  ctx.imageSmoothingQuality = "high";
   ctx.clearRect(0, 0, dst.width, dst.height);
   ctx.drawImage(src, 0, 0, dst.width, dst.height);
 }
