@@ -52,6 +52,14 @@ def _to_u8(v):
     return np.clip(np.round((v / scale + 1.0) * 127.5), 0, 255).astype(np.uint8)
 
 
+def _columns_to_u8(m):
+    """Each column of ``m`` (one neuron's values) -> bytes as in _to_u8, all at once."""
+    m = np.asarray(m, dtype=np.float32)
+    scale = np.maximum(1.0, np.abs(m).max(axis=0))
+    u8 = np.clip(np.round((m / scale + 1.0) * 127.5), 0, 255).astype(np.uint8)
+    return np.ascontiguousarray(u8.T)
+
+
 def _round(a, digits=5):
     return np.round(np.asarray(a, dtype=np.float64), digits).tolist()
 
@@ -276,7 +284,7 @@ class Playground:
         sub = np.zeros((HEAT_SIDE, HEAT_SIDE), bool)
         sub[::2, ::2] = True
         sub = sub.ravel()
-        fr["neurons"] = [[_b64(_to_u8(h[sub, j])) for j in range(h.shape[1])] for h in hidden]
+        fr["neurons"] = [[_b64(col) for col in _columns_to_u8(h[sub])] for h in hidden]
         fr["output_picture"] = _b64(_to_u8(2 * prob[sub] - 1))
         fr["neuron_side"] = NEURON_SIDE
         return fr

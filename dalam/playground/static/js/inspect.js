@@ -65,7 +65,7 @@ export class Inspector {
       para(`Each neuron computes z = W·a + b from the layer below, then a = ${ACT[this.cfg.activation]}(z). ` +
         (digits ? "The output layer's z are the 10 logits (softmax turns them into probabilities)." :
           "The output neuron's z is a logit; sigmoid(z) is the probability of class 1 (blue).")),
-      table(["neuron", "z = W·a + b", digits ? "a" : "a (output: sigmoid(z))"], rows));
+      wrap(table(["neuron", "z = W·a + b", digits ? "a" : "a (output: sigmoid(z))"], rows)));
   }
 
   loss() {
@@ -130,6 +130,7 @@ function span(text, id, value, cls) {
   if (cls) s.className = cls;
   return s;
 }
+function wrap(el) { const d = document.createElement("div"); d.className = "table-wrap"; d.append(el); return d; }
 function table(head, rows) {
   const t = document.createElement("table");
   const tr = document.createElement("tr");

@@ -34,9 +34,14 @@ export class Network {
   }
 
   build(cfg) {
-    if (this.cfg && JSON.stringify(cfg) !== JSON.stringify(this.cfg)) this.frame = null;   // a new model
+    if (this.cfg && JSON.stringify(cfg) !== JSON.stringify(this.cfg)) {   // a new model
+      this.frame = null;
+      this.selected = null;
+    }
     this.cfg = cfg;
     this.el.replaceChildren();
+    const widest = Math.max(this.digits() ? 10 : FEATURES.length, ...cfg.hidden);
+    this.el.style.height = `${Math.max(430, 60 + widest * 34)}px`;     // room for 16 readable neurons
     const W = this.el.clientWidth || 600, H = this.el.clientHeight || 430;
     this.builtWidth = this.el.clientWidth;
     const hidden = cfg.hidden, L = hidden.length;
@@ -85,7 +90,8 @@ export class Network {
       minus.dataset.layer = plus.dataset.layer = l;
       minus.className = "neuron-minus"; plus.className = "neuron-plus";
       const txt = document.createElement("span");
-      txt.textContent = `${n} neuron${n === 1 ? "" : "s"}`;
+      txt.textContent = L > 4 ? `${n}` : `${n} neuron${n === 1 ? "" : "s"}`;
+      txt.title = `${n} neuron${n === 1 ? "" : "s"}`;
       ctl.append(plus, minus, txt);
       this.el.append(ctl);
     });
