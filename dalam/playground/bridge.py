@@ -27,7 +27,8 @@ ACTIVATIONS = {"relu": "ReLU", "tanh": "Tanh", "sigmoid": "Sigmoid", "gelu": "GE
 OPTIMIZERS = ("sgd", "momentum", "adam")
 REGULARIZATIONS = ("none", "l1", "l2")
 HEAT_SIDE = 64        # decision-boundary heat map: 64 x 64 cells over the plane
-NEURON_SIDE = 32      # each neuron's own picture: 32 x 32 (every other cell of the heat map)
+NEURON_SIDE = 32      # each neuron's own picture: 32 x 32 (every other cell of the heat map) ...
+SMALL_NEURON_SIDE = 16  # ... or 16 x 16 in big networks (more than 48 hidden neurons), to keep frames small
 MAX_HISTORY = 200_000  # per-step losses kept for export and checks
 N_SHOWN_DIGITS = 24
 
@@ -281,12 +282,14 @@ class Playground:
         prob = 1.0 / (1.0 + np.exp(-np.clip(logits[:, 0].astype(np.float64), -60, 60)))
         fr["heat"] = _b64(np.round(prob * 255))
         fr["heat_side"] = HEAT_SIDE
+        side = NEURON_SIDE if sum(self.config["hidden"]) <= 48 else SMALL_NEURON_SIDE
+        stride = HEAT_SIDE // side
         sub = np.zeros((HEAT_SIDE, HEAT_SIDE), bool)
-        sub[::2, ::2] = True
+        sub[::stride, ::stride] = True
         sub = sub.ravel()
         fr["neurons"] = [[_b64(col) for col in _columns_to_u8(h[sub])] for h in hidden]
         fr["output_picture"] = _b64(_to_u8(2 * prob[sub] - 1))
-        fr["neuron_side"] = NEURON_SIDE
+        fr["neuron_side"] = side
         return fr
 
     def dataset_message(self):

@@ -70,18 +70,21 @@ class Session:
     # ---- training loop ----------------------------------------------------------------------
     def _train_then_frame(self, pg, budget):
         t0 = time.perf_counter()
-        chunk, steps = 1, 0
+        chunk, steps, per_step = 1, 0, 0.0
         while True:
             t = time.perf_counter()
             pg.train_steps(chunk)
             steps += chunk
-            per_step = (time.perf_counter() - t) / chunk
+            per_step = max(per_step, (time.perf_counter() - t) / chunk)   # the slowest seen: do not overshoot
             left = budget - (time.perf_counter() - t0)
             if left <= per_step:
                 break
-            chunk = max(1, min(200, int(left / max(per_step, 1e-6))))
+            chunk = max(1, min(200, int(0.5 * left / max(per_step, 1e-6))))
+        t = time.perf_counter()
         fr = pg.frame()
         fr["steps_this_frame"] = steps
+        fr["train_ms"] = round((t - t0) * 1e3, 2)
+        fr["frame_ms"] = round((time.perf_counter() - t) * 1e3, 2)
         return fr
 
     async def _play_loop(self):
