@@ -87,6 +87,8 @@ def test_exported_script_reproduces_the_run_step_for_step(tmp_path):
     pg = Playground(config(dataset="moons", noise=0.1, hidden=[5, 3], activation="relu", dropout=0.2,
                            regularization="l1", reg_rate=0.001, optimizer="momentum", lr=0.05, batch_size=7))
     pg.train_steps(120)
+    r = pg.inspect(4, (1, 2, 3))             # looking inside works with dropout too, and changes nothing
+    assert r["chain"]["product"] + r["chain"]["reg_term"] == pytest.approx(r["chain"]["autograd_grad"], rel=1e-4)
     (tmp_path / "playground_export.py").write_text(pg.export_code())
     r = subprocess.run([sys.executable, "playground_export.py"], cwd=tmp_path, capture_output=True, text=True,
                        env={"PYTHONPATH": ROOT, "OPENBLAS_NUM_THREADS": "1", "PATH": "/usr/bin:/bin"}, timeout=120)

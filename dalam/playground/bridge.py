@@ -339,12 +339,13 @@ class Playground:
             raise ValueError(f"inspect: weight [{to}, {frm}] is outside layer {layer}'s "
                              f"{lin.out_features} x {lin.in_features} weight matrix")
         with COMPUTE_LOCK:
-            clone = build_model(self.n_in, cfg["hidden"], cfg["activation"], 0.0, self.n_out)
+            clone = build_model(self.n_in, cfg["hidden"], cfg["activation"], cfg["dropout"], self.n_out)
             clone.load_state_dict(self.model.state_dict())
+            clone.eval()                    # dropout off: one clear, repeatable pass
             opt = make_optimizer(cfg["optimizer"], clone.parameters(), cfg["lr"])
             opt.load_state_dict(copy.deepcopy(self.optimizer.state_dict()))
             lins = [m for m in clone if isinstance(m, nn.Linear)]
-            acts = [m for m in clone if not isinstance(m, nn.Linear)]
+            acts = [m for m in clone if not isinstance(m, (nn.Linear, nn.Dropout))]
             x = dalam.tensor(self.F_train[point:point + 1])
             h, zs, as_ = x, [], []
             for k, l in enumerate(lins):

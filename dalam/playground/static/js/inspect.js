@@ -64,7 +64,8 @@ export class Inspector {
     this.body.replaceChildren(
       para(`Each neuron computes z = W·a + b from the layer below, then a = ${ACT[this.cfg.activation]}(z). ` +
         (digits ? "The output layer's z are the 10 logits (softmax turns them into probabilities)." :
-          "The output neuron's z is a logit; sigmoid(z) is the probability of class 1 (blue).")),
+          "The output neuron's z is a logit; sigmoid(z) is the probability of class 1 (blue).") +
+        (this.cfg.dropout > 0 ? " Dropout is off here, as in evaluation, so the pass is repeatable." : "")),
       wrap(table(["neuron", "z = W·a + b", digits ? "a" : "a (output: sigmoid(z))"], rows)));
   }
 
