@@ -318,3 +318,18 @@ def test_cli_warns_for_a_public_host_and_validates(capsys):
     with pytest.raises(SystemExit):
         main(["playground", "--help"])
     assert "--no-browser" in capsys.readouterr().out
+
+
+def test_server_frees_an_idle_tab_and_tells_it():
+    with running_server("--idle-timeout", "1") as (url, proc):
+        async def run():
+            async with aiohttp.ClientSession() as http:
+                async with http.ws_connect(url + "/ws") as ws:
+                    t0 = asyncio.get_running_loop().time()
+                    reply = await _next_reply(ws, timeout=20)        # nothing sent: the session idles
+                    assert reply["type"] == "expired" and "reload the page" in reply["error"]
+                    assert (await _next_reply(ws))["type"] == "closed"
+                    assert asyncio.get_running_loop().time() - t0 < 10
+        asyncio.run(run())
+        health = json.loads(urllib.request.urlopen(url + "/api/health").read())
+        assert health["sessions"] == 0

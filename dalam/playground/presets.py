@@ -22,7 +22,7 @@ LESSONS = [
                 "regularization": "none", "reg_rate": 0.0, "dropout": 0.0, "seed": 1}},
     {"id": "overfitting", "title": "Overfitting",
      "text": "Few noisy training points and a big network: the training loss keeps falling while "
-             "the test loss turns up, and the boundary wraps around single points.",
+             "the test loss climbs: the network memorises noisy points instead of the two blobs.",
      "config": {"dataset": "gauss", "noise": 0.35, "train_ratio": 0.2, "features": ["x1", "x2", "x1^2", "x2^2", "x1x2"],
                 "hidden": [16, 16, 16], "activation": "relu", "optimizer": "adam", "lr": 0.03,
                 "batch_size": 10, "regularization": "none", "reg_rate": 0.0, "dropout": 0.0, "seed": 1}},
@@ -34,7 +34,7 @@ LESSONS = [
                 "batch_size": 10, "regularization": "l2", "reg_rate": 0.003, "dropout": 0.2, "seed": 1}},
     {"id": "lr-too-high", "title": "Learning rate too high",
      "text": "SGD with a learning rate of 10: each step jumps past the minimum, so the loss curve "
-             "jumps about instead of falling. Lower the rate to 0.1 and Reset.",
+             "jumps about instead of falling. Set the rate to 0.1: training restarts and the loss falls smoothly.",
      "config": {"dataset": "circles", "noise": 0.1, "features": ["x1", "x2"], "hidden": [8, 8],
                 "activation": "tanh", "optimizer": "sgd", "lr": 10.0, "batch_size": 10,
                 "regularization": "none", "reg_rate": 0.0, "dropout": 0.0, "seed": 1}},

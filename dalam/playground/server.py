@@ -28,8 +28,9 @@ def _dumps(msg):
     return json.dumps(msg, separators=(",", ":"), allow_nan=False)
 
 
-def create_app(max_sessions=64, idle_timeout=1800.0, reap_every=30.0):
+def create_app(max_sessions=64, idle_timeout=1800.0, reap_every=None):
     web = _aiohttp()
+    reap_every = min(30.0, idle_timeout / 2) if reap_every is None else reap_every
     manager = SessionManager(max_sessions=max_sessions, idle_timeout=idle_timeout)
 
     @web.middleware
