@@ -333,3 +333,17 @@ def test_server_frees_an_idle_tab_and_tells_it():
         asyncio.run(run())
         health = json.loads(urllib.request.urlopen(url + "/api/health").read())
         assert health["sessions"] == 0
+
+
+def test_page_is_self_contained_and_not_imported_by_dalam():
+    import pathlib
+    import re
+    static = pathlib.Path(dalam.__file__).parent / "playground" / "static"
+    files = sorted(p for p in static.rglob("*") if p.is_file())
+    assert {p.name for p in files} >= {"index.html", "style.css", "main.js", "network.js", "inspect.js"}
+    for p in files:                         # works offline: nothing fetched from elsewhere (SVG's namespace is a name)
+        assert not re.search(r"https?://(?!www\.w3\.org/2000/svg)[a-z]", p.read_text()), p.name
+    r = subprocess.run([sys.executable, "-c", "import sys, dalam; print(sorted(m for m in sys.modules "
+                        "if m.startswith(('dalam.playground', 'aiohttp'))))"],
+                       capture_output=True, text=True, env={"PYTHONPATH": ROOT, "PATH": "/usr/bin:/bin"})
+    assert r.stdout.strip() == "[]", r.stdout + r.stderr
