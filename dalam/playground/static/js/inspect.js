@@ -88,7 +88,8 @@ export class Inspector {
   backward() {
     const b = this.r.backward, c = this.r.chain;
     this.net.showValues([null, ...b.dL_dz], this.hotPath());
-    const aName = c.layer === 0 ? `input ${c.from}` : `a(hidden ${c.layer}, neuron ${c.from})`;
+    const aName = c.layer > 0 ? `a(hidden ${c.layer}, neuron ${c.from})`
+      : this.cfg.dataset === "digits" ? `pixel ${c.from}` : `input ${this.cfg.features[c.from]}`;
     const zName = c.layer === this.r.forward.z.length - 1 ? "z(output" + (this.cfg.dataset === "digits" ? ` ${c.to})` : ")") : `z(hidden ${c.layer + 1}, neuron ${c.to})`;
     const items = [
       para("loss.backward() sends the gradient from the loss back through every layer; the numbers next to the " +

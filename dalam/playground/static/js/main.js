@@ -131,7 +131,7 @@ function setPlaying(p) {
   state.playing = p;
   $("play").classList.toggle("playing", p);
   $("play").innerHTML = p ? "&#10074;&#10074;" : "&#9654;";
-  $("play").title = p ? "Pause" : "Play";
+  $("play").title = p ? "Pause (space)" : "Play (space)";
 }
 
 // ---- controls -------------------------------------------------------------------------------
@@ -239,6 +239,14 @@ function toast(text) {
   const t = $("toast"); t.textContent = text; t.hidden = false;
   clearTimeout(toastTimer); toastTimer = setTimeout(() => { t.hidden = true; }, 5000);
 }
+
+// keyboard: space plays / pauses, "s" steps, "r" resets (not while typing in a control)
+document.addEventListener("keydown", (e) => {
+  if (e.target.closest("select, input, textarea, dialog, button, a") || e.ctrlKey || e.metaKey || e.altKey) return;
+  if (e.key === " ") { e.preventDefault(); send({ type: state.playing ? "pause" : "play" }); }
+  else if (e.key === "s") send({ type: "step" });
+  else if (e.key === "r") send({ type: "reset" });
+});
 
 setupControls();
 connect();
