@@ -347,3 +347,21 @@ def test_page_is_self_contained_and_not_imported_by_dalam():
                         "if m.startswith(('dalam.playground', 'aiohttp'))))"],
                        capture_output=True, text=True, env={"PYTHONPATH": ROOT, "PATH": "/usr/bin:/bin"})
     assert r.stdout.strip() == "[]", r.stdout + r.stderr
+
+
+def test_a_diverging_run_pauses_with_a_clear_reason():
+    with running_server() as (url, proc):
+        async def run():
+            async with aiohttp.ClientSession() as http:
+                async with http.ws_connect(url + "/ws", max_msg_size=0) as ws:
+                    await ws.send_str(json.dumps({"type": "config", "id": 1, "config": {
+                        "optimizer": "momentum", "lr": 30, "activation": "linear", "hidden": [8, 8]}}))
+                    assert (await _next_reply(ws))["type"] == "ok"
+                    await ws.send_str(json.dumps({"type": "play"}))
+                    assert (await _next_reply(ws)) == {"type": "state", "playing": True}
+                    reply = await _next_reply(ws, timeout=60)
+                    assert reply["type"] == "state" and reply["playing"] is False and reply["reason"] == "diverged"
+                    await ws.send_str(json.dumps({"type": "ping", "id": 2}))     # and the session still answers
+                    assert (await _next_reply(ws))["type"] == "pong"
+        asyncio.run(run())
+        assert proc.poll() is None

@@ -171,7 +171,7 @@ class Playground:
         """Run ``n`` optimiser steps (one mini-batch each); returns the last loss."""
         import dalam
         loss_value = None
-        with COMPUTE_LOCK:
+        with COMPUTE_LOCK, np.errstate(over="ignore", invalid="ignore"):   # a blow-up is shown, not logged
             saved = dalam.get_rng_state()
             dalam.set_rng_state(self._rng_state)
             try:
@@ -254,7 +254,14 @@ class Playground:
         return out
 
     def frame(self):
-        """Everything the page draws for the current state of the model."""
+        """Everything the page draws for the current state of the model.
+        ``diverged`` is true once the loss is no longer a finite number."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            fr = self._frame()
+        fr["diverged"] = not math.isfinite(fr["train_loss"])
+        return fr
+
+    def _frame(self):
         ev = self.evaluate()
         te_logits = ev.pop("_test_logits")
         self.curve.append((self.step, ev["train_loss"], ev["test_loss"]))

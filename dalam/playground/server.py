@@ -4,6 +4,7 @@ WebSocket per tab (its session), and the weights download.  Binds to
 import asyncio
 import json
 import logging
+import math
 import pathlib
 
 from .protocol import MAX_MESSAGE_BYTES, ProtocolError, parse
@@ -24,8 +25,22 @@ def _aiohttp():
         raise ImportError("the playground server needs aiohttp: pip install 'dalam[playground]'") from None
 
 
+def _finite(v):
+    """NaN and infinities (a diverged model) -> null: JSON has no such numbers."""
+    if isinstance(v, float):
+        return v if math.isfinite(v) else None
+    if isinstance(v, dict):
+        return {k: _finite(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_finite(x) for x in v]
+    return v
+
+
 def _dumps(msg):
-    return json.dumps(msg, separators=(",", ":"), allow_nan=False)
+    try:
+        return json.dumps(msg, separators=(",", ":"), allow_nan=False)
+    except ValueError:
+        return json.dumps(_finite(msg), separators=(",", ":"), allow_nan=False)
 
 
 def create_app(max_sessions=64, idle_timeout=1800.0, reap_every=None):

@@ -14,7 +14,7 @@ log = logging.getLogger("dalam.playground")
 
 FRAME_INTERVAL = 1 / 20     # at most 20 frames a second per tab
 TRAIN_BUDGET = 0.03         # seconds of training between two frames (shared among playing tabs)
-MIN_BUDGET = 0.002
+MIN_BUDGET = 0.004          # ... but at least this much, so every tab keeps learning when many play
 
 
 class Session:
@@ -98,6 +98,11 @@ class Session:
                         break
                     frame = await asyncio.to_thread(self._train_then_frame, self.pg, budget)
                 await self._send_frame(frame)
+                if frame["diverged"]:          # nothing more to learn: stop and say why
+                    self.playing = False
+                    await self.send({"type": "state", "playing": False, "step": frame["step"],
+                                     "reason": "diverged"})
+                    break
                 await asyncio.sleep(max(0.0, FRAME_INTERVAL - (loop.time() - t0)))
         except (ConnectionError, RuntimeError) as e:     # the tab went away mid-send
             log.info("session %s: stopped streaming (%s)", self.id[:6], e)

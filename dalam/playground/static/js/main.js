@@ -86,6 +86,9 @@ function receive(m) {
       break;
     case "state":
       setPlaying(m.playing);
+      if (m.reason === "diverged") {
+        toast("The loss is no longer a number: the weights blew up. Training paused; lower the learning rate.");
+      }
       break;
     case "inspect":
       state.point = m.point; output.pick(m.point);
