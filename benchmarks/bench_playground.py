@@ -119,21 +119,29 @@ async def _tabs(url, cfg, n, seconds):
         return await asyncio.gather(*[_tab(http, url, cfg, seconds, pings=True) for _ in range(n)])
 
 
+def _cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")   # utime + stime
+
+
 def bench_server(seconds, sessions):
     from playground_helpers import running_server
     with running_server() as (url, proc):
         print("\n| tabs training at once | network | frames/s per tab (min / median) | steps/s per tab (median) "
-              "| ping reply while training (median / p95 ms) |")
-        print("|---|---|---|---|---|")
+              "| ping reply while training (median / p95 ms) | server CPU (% of one core) |")
+        print("|---|---|---|---|---|---|")
         for n, name in ((1, "default 2-4-2-1"), (1, "largest 7-(16x8)-1"), (sessions, "default 2-4-2-1"),
                         (sessions, "largest 7-(16x8)-1")):
+            cpu0, t0 = _cpu_seconds(proc.pid), time.perf_counter()
             res = asyncio.run(_tabs(url, NETS[name], n, seconds))
+            cpu = 100 * (_cpu_seconds(proc.pid) - cpu0) / (time.perf_counter() - t0)
             fps = sorted(r[0] for r in res)
             sps = statistics.median(r[1] for r in res)
             rtt = sorted(x for r in res for x in r[2]) or [float("nan")]
             p95 = rtt[min(len(rtt) - 1, int(0.95 * len(rtt)))]
             print(f"| {n} | {name} | {fps[0]:.1f} / {statistics.median(fps):.1f} | {sps:.0f} | "
-                  f"{statistics.median(rtt) * 1e3:.0f} / {p95 * 1e3:.0f} |")
+                  f"{statistics.median(rtt) * 1e3:.0f} / {p95 * 1e3:.0f} | {cpu:.0f} |")
             time.sleep(0.5)
 
 
