@@ -28,6 +28,7 @@ COMMANDS = {
     "transcribe": ("transcribe", "transcribe spoken digits in audio files with a speech run folder"),
     "recommend": ("recommend", "top-N movies for a MovieLens user from a recommender run"),
     "rl": ("rl", "reinforcement learning: train / eval / video / plot gymnasium agents"),
+    "playground": ("playground", "open the browser playground: build, train and look inside a network"),
 }
 
 
