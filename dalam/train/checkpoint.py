@@ -318,6 +318,7 @@ def save_training_checkpoint(trainer, path):
     """Write ``trainer``'s complete training state to the folder ``path``."""
     from ..io import save
     progress = trainer._progress_state()
+    progress["sha256"] = _progress_digest(progress)
     tstate = trainer._training_state()
     model_sd = _dist.unwrap(trainer.model).state_dict()  # DDP or not: the same file
     files = {
@@ -328,15 +329,31 @@ def save_training_checkpoint(trainer, path):
     return _write_folder(path, files)
 
 
+def _progress_digest(progress):
+    """SHA-256 of progress.json's content (all but this field), canonical JSON."""
+    import hashlib
+    rest = {k: v for k, v in progress.items() if k != "sha256"}
+    return hashlib.sha256(json.dumps(rest, sort_keys=True, allow_nan=True).encode()).hexdigest()
+
+
 def read_progress(folder):
     folder = pathlib.Path(folder)
     try:
         progress = json.loads((folder / "progress.json").read_text())
-    except (OSError, ValueError) as e:
-        raise RuntimeError(f"resume: cannot read {folder / 'progress.json'} ({e})") from None
-    if progress.get("format") != FORMAT:
+    except (OSError, ValueError, RecursionError) as e:
+        raise RuntimeError(f"resume: cannot read {folder / 'progress.json'} ({type(e).__name__}: "
+                           f"{str(e)[:200]})") from None
+    if not isinstance(progress, dict) or progress.get("format") != FORMAT:
+        fmt = progress.get("format") if isinstance(progress, dict) else type(progress).__name__
         raise RuntimeError(f"resume: {folder} is not a dalam training checkpoint (format "
-                           f"{progress.get('format')!r}, expected {FORMAT!r})")
+                           f"{fmt!r}, expected {FORMAT!r})")
+    if "sha256" in progress and progress["sha256"] != _progress_digest(progress):
+        raise RuntimeError(f"resume: {folder / 'progress.json'}: checksum mismatch (the file was changed "
+                           "after it was written): the checkpoint is corrupt")
+    for key, kind in (("epoch", int), ("batch", int), ("global_step", int), ("history", dict)):
+        if not isinstance(progress.get(key), kind) or isinstance(progress.get(key), bool):
+            raise RuntimeError(f"resume: {folder / 'progress.json'} is damaged: '{key}' is "
+                               f"{str(progress.get(key))[:50]!r}, expected {kind.__name__}")
     return progress
 
 
