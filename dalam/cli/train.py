@@ -207,8 +207,8 @@ def run(args):
         from ..train.checkpoint import read_progress, resolve_checkpoint
         folder, why = resolve_checkpoint(ckdir, verify=True)
         p = read_progress(folder)
-        print(f"dalam train: resuming from {folder} (epoch {p['epoch'] + 1}, step {p['global_step']}; "
-              f"{why})", file=sys.stderr)
+        print(f"dalam train: resuming from {folder} (epoch {p['epoch'] + 1}, step {p['global_step']}): "
+              f"{why}", file=sys.stderr)
     n_params = sum(p.numel() for p in model.parameters())
     if _dist.is_main():
         where = f" on {job[1]} processes" if job else ""
