@@ -661,6 +661,10 @@ class Module:
         raise unavailable("Module.mps()", "mps")
 
     def share_memory(self):
+        """Put every parameter and buffer in shared memory (``Tensor.share_memory_``)
+        so processes forked afterwards train the same weights (Hogwild)."""
+        for t in list(self.parameters()) + list(self.buffers()):
+            t.share_memory_()
         return self
 
     # ------------------------------------------------------------------ state dict
