@@ -528,10 +528,19 @@ class Tensor:
                 and a.shape == b.shape and a.strides == b.strides and a.dtype == b.dtype)
 
     def share_memory_(self):
+        """Move the data into memory shared with processes forked afterwards (see
+        dalam/_shared.py), so Hogwild-style training with forked workers updates
+        one set of weights, as in PyTorch.  In place; returns ``self``."""
+        from . import _shared
+        if not _shared.is_shared(self._data):
+            self._data = _shared.to_shared(self._data)
+            if self.grad is not None and not _shared.is_shared(self.grad._data):
+                self.grad._data = _shared.to_shared(self.grad._data)
         return self
 
     def is_shared(self):
-        return False
+        from . import _shared
+        return _shared.is_shared(self._data)
 
 
 class _HookHandle:

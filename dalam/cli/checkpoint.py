@@ -36,10 +36,11 @@ def write_meta(directory, meta):
 def read_meta_file(path):
     try:
         meta = json.loads(pathlib.Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as e:
-        raise CLIError(f"cannot read {path}: {e}") from None
-    if meta.get("format") != FORMAT:
-        raise CLIError(f"{path} is not a dalam CLI record (format {meta.get('format')!r})")
+    except (OSError, ValueError, RecursionError) as e:
+        raise CLIError(f"cannot read {path}: {type(e).__name__}: {str(e)[:200]}") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise CLIError(f"{path} is not a dalam CLI record (format "
+                       f"{meta.get('format') if isinstance(meta, dict) else type(meta).__name__!r})")
     return meta
 
 

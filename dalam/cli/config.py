@@ -8,8 +8,12 @@
 
 Every key is checked: an unknown one is an error that names the section and
 the key, suggests the closest allowed key (difflib) and lists the allowed
-ones.  Relative paths are relative to the current directory."""
+ones.  Every value is checked against ``SCHEMA`` (type, range and meaning per
+key; keys it does not list are checked by their default's type), before any
+data is loaded; an error names the key, the value and what is allowed.
+Relative paths are relative to the current directory."""
 import difflib
+import math
 import pathlib
 
 from .main import CLIError
@@ -56,21 +60,184 @@ def check_keys(given, allowed, section, what):
                            f"{', '.join(sorted(allowed)) or '(none)'}")
 
 
+class Key:
+    """What one config key may hold: ``kind`` (int, float, bool, str, int_list,
+    pair, epoch_or_int), an inclusive/exclusive range, the allowed choices, and
+    its meaning for the error message."""
+
+    def __init__(self, kind, meaning, lo=None, hi=None, lo_open=False, hi_open=False, choices=None,
+                 null=False):
+        self.kind, self.meaning, self.lo, self.hi = kind, meaning, lo, hi
+        self.lo_open, self.hi_open, self.choices, self.null = lo_open, hi_open, choices, null
+
+    def allowed(self):
+        rng = ""
+        if self.lo is not None or self.hi is not None:
+            lo = "" if self.lo is None else f"{self.lo} {'<' if self.lo_open else '<='} "
+            hi = "" if self.hi is None else f" {'<' if self.hi_open else '<='} {self.hi}"
+            rng = f" with {lo}x{hi}".replace("with  ", "with ")
+        what = {"int": "an integer", "float": "a finite number", "bool": "true or false",
+                "str": "a string", "int_list": "a list of integers", "pair": "a pair [a, b] of numbers",
+                "epoch_or_int": "\"epoch\" or an integer"}[self.kind]
+        if self.choices:
+            what = "one of " + ", ".join(repr(c) for c in self.choices)
+        return what + rng + (" (or leave it out)" if self.null else "")
+
+    def _in_range(self, x):
+        if self.lo is not None and (x < self.lo or (self.lo_open and x == self.lo)):
+            return False
+        if self.hi is not None and (x > self.hi or (self.hi_open and x == self.hi)):
+            return False
+        return True
+
+    def check(self, section, key, v):
+        bad = CLIError(f"{section} {key} = {v!r}: expected {self.allowed()} ({self.meaning})")
+        if v is None:
+            return v
+        k = self.kind
+        if self.choices is not None:
+            if v not in self.choices:
+                raise bad
+            return v
+        if k == "bool":
+            if not isinstance(v, bool):
+                raise bad
+        elif k == "str":
+            if not isinstance(v, str) or not v:
+                raise bad
+        elif k in ("int", "float", "epoch_or_int"):
+            if k == "epoch_or_int" and v == "epoch":
+                return v
+            num = (int,) if k != "float" else (int, float)
+            if isinstance(v, bool) or not isinstance(v, num) or not math.isfinite(v) or not self._in_range(v):
+                raise bad
+        elif k in ("int_list", "pair"):
+            if not isinstance(v, list) or (k == "pair" and len(v) != 2) or (k == "int_list" and not v):
+                raise bad
+            num = (int,) if k == "int_list" else (int, float)
+            if any(isinstance(x, bool) or not isinstance(x, num) or not math.isfinite(x)
+                   or not self._in_range(x) for x in v):
+                raise bad
+        return v
+
+
+_POS_INT = {"lo": 1}
+_FRACTION = {"lo": 0, "hi": 1, "hi_open": True}
+# key -> Key, for the keys of every section (a "section.key" entry overrides a plain "key" one)
+SCHEMA = {
+    # [dataset]
+    "subset": Key("bool", "use the 5,000-image subset shipped with dalam"),
+    "root": Key("str", "folder holding the dataset files", null=True),
+    "download": Key("bool", "download missing files"),
+    "limit": Key("int", "use only the first N training examples", **_POS_INT, null=True),
+    "val_limit": Key("int", "use only the first N validation examples", **_POS_INT, null=True),
+    "dataset.block_size": Key("int", "characters per training window", **_POS_INT),
+    "path": Key("str", "the UTF-8 text file to train on"),
+    "val_fraction": Key("float", "share of the text held out for validation", lo=0, hi=1, lo_open=True,
+                        hi_open=True),
+    # [train]
+    "epochs": Key("int", "number of passes over the training data", lo=0),
+    "batch_size": Key("int", "examples per optimiser step", **_POS_INT),
+    "checkpoint_dir": Key("str", "folder for checkpoints", null=True),
+    "seed": Key("int", "random seed", lo=0),
+    "max_grad_norm": Key("float", "clip the gradient norm to this", lo=0, lo_open=True, null=True),
+    "save_every": Key("epoch_or_int", "checkpoint after each epoch or every N steps", **_POS_INT),
+    "keep_last": Key("int", "how many recent checkpoints to keep", **_POS_INT),
+    "log_dir": Key("str", "TensorBoard folder", null=True),
+    "verbose": Key("int", "0 silent, 1 progress bar, 2 one line per epoch", lo=0, hi=2),
+    "validate": Key("bool", "evaluate on the validation split each epoch"),
+    "monitor": Key("str", "the logged value that ranks checkpoints"),
+    # [model]
+    "mlp.hidden": Key("int_list", "widths of the hidden layers, e.g. [256, 128]", **_POS_INT),
+    "cnn.hidden": Key("int", "width of the fully connected layer", **_POS_INT),
+    "channels": Key("int_list", "output channels of each conv block, e.g. [32, 64]", **_POS_INT),
+    "activation": Key("str", "hidden-layer activation", choices=("relu", "tanh", "gelu", "sigmoid")),
+    "dropout": Key("float", "dropout probability", **_FRACTION),
+    "embed_dim": Key("int", "embedding width", **_POS_INT),
+    "hidden_size": Key("int", "recurrent state width", **_POS_INT),
+    "num_layers": Key("int", "stacked layers", **_POS_INT),
+    "cell": Key("str", "recurrent cell", choices=("lstm", "gru", "rnn")),
+    "model.block_size": Key("int", "longest context the model accepts", **_POS_INT),
+    "n_layer": Key("int", "transformer blocks", **_POS_INT),
+    "n_head": Key("int", "attention heads", **_POS_INT),
+    "n_embd": Key("int", "embedding width", **_POS_INT),
+    "bias": Key("bool", "biases in Linear and LayerNorm"),
+    "weight_tying": Key("bool", "share the embedding and output weights"),
+    # [optimizer]
+    "lr": Key("float", "learning rate", lo=0, lo_open=True),
+    "momentum": Key("float", "momentum factor", lo=0),
+    "dampening": Key("float", "momentum dampening", lo=0),
+    "nesterov": Key("bool", "Nesterov momentum"),
+    "weight_decay": Key("float", "L2 penalty", lo=0),
+    "betas": Key("pair", "decay rates of the moment estimates, e.g. [0.9, 0.999]", **_FRACTION),
+    "eps": Key("float", "term added for numerical stability", lo=0, lo_open=True),
+    "amsgrad": Key("bool", "the AMSGrad variant"),
+    "alpha": Key("float", "smoothing constant", lo=0),
+    "centered": Key("bool", "centred RMSprop"),
+    "rho": Key("float", "running-average coefficient", lo=0, hi=1),
+    "lr_decay": Key("float", "learning-rate decay", lo=0),
+    "initial_accumulator_value": Key("float", "initial accumulator", lo=0),
+    "decoupled_weight_decay": Key("bool", "AdamW-style weight decay"),
+    # [schedule]
+    "step_size": Key("int", "epochs (or steps) between decays", **_POS_INT),
+    "gamma": Key("float", "multiplicative decay factor", lo=0, lo_open=True),
+    "milestones": Key("int_list", "epochs (or steps) at which to decay", **_POS_INT),
+    "T_max": Key("int", "length of the cosine half-period", **_POS_INT),
+    "eta_min": Key("float", "lowest learning rate", lo=0),
+    "start_factor": Key("float", "factor at the start", lo=0, hi=1, lo_open=True),
+    "end_factor": Key("float", "factor at the end", lo=0, hi=1),
+    "total_iters": Key("int", "length of the warm-up", **_POS_INT),
+    "max_lr": Key("float", "peak learning rate", lo=0, lo_open=True),
+    "total_steps": Key("int", "length of the cycle", **_POS_INT),
+    "pct_start": Key("float", "share of the cycle spent increasing", lo=0, hi=1, lo_open=True, hi_open=True),
+    "div_factor": Key("float", "initial lr = max_lr / div_factor", lo=0, lo_open=True),
+    "final_div_factor": Key("float", "final lr = initial lr / final_div_factor", lo=0, lo_open=True),
+    "factor": Key("float", "decay factor on a plateau", **_FRACTION),
+    "patience": Key("int", "epochs without improvement before decaying", lo=0),
+    "cooldown": Key("int", "epochs to wait after a decay", lo=0),
+    "min_lr": Key("float", "lowest learning rate", lo=0),
+    "mode": Key("str", "whether lower or higher is better", choices=("min", "max")),
+    "threshold": Key("float", "smallest change that counts", lo=0),
+    "interval": Key("str", "step the schedule per epoch or per batch", choices=("epoch", "batch")),
+}
+
+
+def rule_for(section, key, owner=None):
+    """The SCHEMA entry for ``key`` in ``section`` ('[model]'...), most specific first."""
+    sec = section.strip("[]")
+    for name in ((f"{owner}.{key}",) if owner else ()) + (f"{sec}.{key}", key):
+        if name in SCHEMA:
+            return SCHEMA[name]
+    return None
+
+
+def check_value(section, key, value, default=None, owner=None):
+    """Validate one config value: by its SCHEMA entry, else by its default's type."""
+    rule = rule_for(section, key, owner)
+    if rule is not None:
+        return rule.check(section, key, value)
+    return _type_check(section, key, value, default)
+
+
 def _type_check(section, key, value, default):
     """The obvious type mistakes (a string for a number...), by the default's type."""
     if default is None or value is None:
         return value
     if isinstance(default, bool):
         if not isinstance(value, bool):
-            raise CLIError(f"{section} {key}: expected true or false, got {value!r}")
+            raise CLIError(f"{section} {key} = {value!r}: expected true or false")
     elif isinstance(default, int) and not (isinstance(default, bool)):
         if isinstance(value, bool) or not isinstance(value, int):
-            if key == "save_every" and value == "epoch":
-                return value
-            raise CLIError(f"{section} {key}: expected an integer, got {value!r}")
+            raise CLIError(f"{section} {key} = {value!r}: expected an integer")
     elif isinstance(default, float):
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise CLIError(f"{section} {key}: expected a number, got {value!r}")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise CLIError(f"{section} {key} = {value!r}: expected a finite number")
+    elif isinstance(default, (list, tuple)):
+        if not isinstance(value, list):
+            raise CLIError(f"{section} {key} = {value!r}: expected a list like {list(default)!r}")
+    elif isinstance(default, str):
+        if not isinstance(value, str):
+            raise CLIError(f"{section} {key} = {value!r}: expected a string like {default!r}")
     return value
 
 
@@ -130,7 +297,7 @@ def load_config(path, overrides=None):
     task, allowed = DATASETS[ds_name]
     check_keys(ds, allowed, "[dataset]", f"dataset '{ds_name}'")
     for k, v in ds.items():
-        _type_check("[dataset]", k, v, allowed[k])
+        check_value("[dataset]", k, v, allowed[k])
     cfg["dataset"] = {"name": ds_name, **{**allowed, **ds}}
     vs = cfg["dataset"].get("val_split")
     if vs is not None and not (0 <= vs < 1):
@@ -154,11 +321,11 @@ def load_config(path, overrides=None):
     schedule_spec(cfg["schedule"])
     tr = cfg.setdefault("train", {})
     check_keys(tr, TRAIN_KEYS, "[train]", "training")
-    for k, v in tr.items():
-        _type_check("[train]", k, v, TRAIN_KEYS[k])
     for k, v in (overrides or {}).items():
         if v is not None:
             tr[k] = v
+    for k, v in tr.items():
+        check_value("[train]", k, v, TRAIN_KEYS[k])
     cfg["train"] = {**TRAIN_KEYS, **tr}
     tr = cfg["train"]
     for k in ("epochs", "batch_size"):

@@ -39,7 +39,11 @@ def load_text(ds):
         p = pathlib.Path(ds["path"])
         if not p.is_file():
             raise CLIError(f"[dataset] path: text file not found: {p}")
-        return p.read_text(encoding="utf-8")
+        try:
+            return p.read_text(encoding="utf-8")
+        except UnicodeDecodeError as e:
+            raise CLIError(f"[dataset] path = {str(p)!r}: not UTF-8 text (byte {e.start} is "
+                           f"0x{e.object[e.start]:02x}); give a text file") from None
     from ..datasets.shakespeare import load_text as shakespeare
     try:
         return shakespeare(ds.get("root"), ds.get("download", True))

@@ -118,11 +118,14 @@ def model_params(name):
 def check_model_keys(name, user_args):
     """Refuse unknown constructor arguments and those the dataset fixes."""
     name = canonical_model(name)
-    from .config import check_keys
+    from .config import check_keys, check_value
     check_keys(user_args, model_params(name), "[model]", f"model '{name}'")
     fixed = [k for k in user_args if k in DATA_ARGS[MODELS[name][1]]]
     if fixed:
         raise CLIError(f"[model] {fixed[0]}: set by the dataset; remove it from the config")
+    params = model_params(name)
+    for k, v in user_args.items():
+        check_value("[model]", k, v, params[k], owner=name)
 
 
 def model_args(name, user_args, data_info):
@@ -174,7 +177,7 @@ def _signature_args(cls, skip):
 def optimizer_spec(spec):
     """(optimiser class, keyword arguments), every key checked."""
     from .. import optim
-    from .config import check_keys, suggest
+    from .config import check_keys, check_value, suggest
     spec = dict(spec)
     name = str(spec.pop("name", "adam")).lower()
     if name not in OPTIMIZERS:
@@ -184,6 +187,8 @@ def optimizer_spec(spec):
     allowed = _signature_args(cls, ("self", "params", "foreach", "maximize", "capturable",
                                     "differentiable", "fused"))
     check_keys(spec, allowed, "[optimizer]", f"optimizer '{name}'")
+    for k, v in spec.items():
+        check_value("[optimizer]", k, v, allowed[k])
     if "betas" in spec:
         spec["betas"] = tuple(spec["betas"])
     return cls, name, spec
@@ -200,7 +205,7 @@ def build_optimizer(spec, params):
 def schedule_spec(spec):
     """(scheduler class or None, name, interval, keyword arguments), every key checked."""
     from ..optim import lr_scheduler
-    from .config import check_keys, suggest
+    from .config import check_keys, check_value, suggest
     spec = dict(spec)
     name = str(spec.pop("name", "none")).lower()
     interval = spec.pop("interval", "batch" if name == "onecycle" else "epoch")
@@ -215,6 +220,8 @@ def schedule_spec(spec):
     cls = getattr(lr_scheduler, SCHEDULES[name])
     allowed = _signature_args(cls, ("self", "optimizer", "last_epoch", "verbose"))
     check_keys(spec, allowed, "[schedule]", f"schedule '{name}'")
+    for k, v in spec.items():
+        check_value("[schedule]", k, v, allowed[k])
     if name == "onecycle" and interval != "batch":
         raise CLIError("[schedule] onecycle steps per batch: remove interval or set it to 'batch'")
     return cls, name, interval, spec

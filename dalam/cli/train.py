@@ -40,10 +40,15 @@ def add_arguments(p):
 
 
 def _prepare_dir(d, meta, resume, overwrite):
-    from ..train.checkpoint import find_checkpoint
+    from ..train.checkpoint import has_checkpoint_files, resolve_checkpoint
     from .checkpoint import META_FILE, read_meta_file
     d = pathlib.Path(d)
-    has = d.is_dir() and find_checkpoint(d) is not None
+    has = d.is_dir() and has_checkpoint_files(d)
+    if resume and has:
+        folder, why = resolve_checkpoint(d, verify=True)
+        if folder is None:  # never start over while checkpoint folders exist
+            raise CLIError(f"--resume: {d} holds checkpoint folders but none can be resumed from: {why}. "
+                           "Move them away, or pass --overwrite (without --resume) to start again")
     if resume:
         if has and (d / META_FILE).is_file():
             old = read_meta_file(d / META_FILE)
@@ -57,7 +62,7 @@ def _prepare_dir(d, meta, resume, overwrite):
                        "--overwrite to start again")
     if overwrite and d.is_dir():
         for q in d.iterdir():
-            if q.is_dir() and q.name.startswith(("ckpt-", ".tmp-ckpt-")):
+            if q.is_dir() and q.name.startswith(("ckpt-", ".tmp-ckpt-", ".old-ckpt-", ".pruned-ckpt-")):
                 shutil.rmtree(q)
             elif q.name in ("checkpoint.json", "history.csv", META_FILE):
                 q.unlink()
@@ -199,12 +204,14 @@ def run(args):
     if _dist.is_main():
         write_meta(ckdir, meta)
     if resuming and _dist.is_main():
-        from ..train.checkpoint import find_checkpoint, read_progress
-        folder = find_checkpoint(ckdir)
+        from ..train.checkpoint import read_progress, resolve_checkpoint
+        folder, why = resolve_checkpoint(ckdir, verify=True)
         p = read_progress(folder)
         where = (f"{p['epoch']} epoch(s) done" if not p.get("batch") else
                  f"epoch {p['epoch'] + 1}, batch {p['batch']}")
         print(f"dalam train: resuming from {folder} ({where}, step {p['global_step']})", file=sys.stderr)
+        print(f"dalam train: resuming from {folder} (epoch {p['epoch'] + 1}, step {p['global_step']}): "
+              f"{why}", file=sys.stderr)
     n_params = sum(p.numel() for p in model.parameters())
     if _dist.is_main():
         where = f" on {job[1]} processes" if job else ""

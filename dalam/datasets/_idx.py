@@ -4,11 +4,19 @@ Layout (big-endian): two zero bytes, a type code (0x08 = uint8), the number
 of dimensions, one ``>u4`` size per dimension, then the data row-major.  A
 file that is truncated, corrupt (bad gzip stream or CRC) or of the wrong
 shape raises ``CorruptFileError`` naming the file and, when known, the MD5 it
-should have.
+should have; a file whose MD5 is known is checked against it.
+
+A gzip file is never inflated blindly: the IDX header (the first bytes
+inflated) says how many bytes the data must have; that size is checked
+against ``max_bytes`` and against the gzip trailer's size field before the
+rest is inflated, and inflation stops one byte past it, so a small file that
+would inflate to gigabytes (a "gzip bomb") costs no memory.
 """
 import gzip
 import hashlib
+import os
 import pathlib
+import struct
 import zlib
 
 import numpy as np
@@ -35,16 +43,58 @@ def _fail(path, why, md5):
                             "(or copy a good file there).")
 
 
-def read_idx(path, md5=None, shape=None):
+MAX_BYTES = 4 << 30  # the largest IDX payload read_idx inflates (EMNIST-sized files fit)
+
+
+def _idx_size(head):
+    """(header length, total bytes) an IDX file must have, from its first bytes; None if unknown yet."""
+    if len(head) < 4 or head[0] != 0 or head[1] != 0 or head[2] not in _TYPES:
+        return None
+    n = 4 + 4 * head[3]
+    if len(head) < n:
+        return n, None
+    dims = np.frombuffer(head, ">u4", head[3], 4)
+    return n, n + int(np.prod(dims.astype(object))) * np.dtype(_TYPES[head[2]]).itemsize
+
+
+def _read_gz(path, md5, max_bytes):
+    """The inflated bytes of IDX gzip ``path``, bounded by what the IDX header says."""
+    size = os.path.getsize(path)
+    if size < 18:
+        raise _fail(path, f"truncated gzip file ({size} bytes)", md5)
+    with open(path, "rb") as fh:
+        fh.seek(-4, os.SEEK_END)
+        isize = struct.unpack("<I", fh.read(4))[0]  # the inflated size mod 2**32
+    with gzip.open(path, "rb") as f:
+        head = f.read(4)
+        if len(head) == 4 and head[0] == 0 and head[1] == 0 and head[2] in _TYPES:
+            head += f.read(4 * head[3])
+        info = _idx_size(head)
+        if info is None or info[1] is None:
+            return head  # not IDX / header cut short: read_idx says which
+        need = info[1]
+        if need > max_bytes:
+            raise _fail(path, f"the IDX header promises {need:,} bytes, more than the limit of "
+                        f"{max_bytes:,} (max_bytes=)", md5)
+        if need % (1 << 32) != isize:
+            raise _fail(path, f"IDX payload has {isize:,} bytes by the gzip trailer, the IDX header "
+                        f"needs {need:,} (checked before inflating: corrupt, or a gzip bomb)", md5)
+        rest = f.read(need - len(head) + 1)  # one byte more: inflation stops right past the data
+    return head + rest
+
+
+def read_idx(path, md5=None, shape=None, max_bytes=MAX_BYTES):
     """The array in IDX file ``path`` (``.gz`` or raw).  ``shape``: the
     expected trailing dimensions (e.g. (28, 28)); ``md5``: the file's expected
-    MD5, quoted in errors."""
+    MD5, checked (after the structure) and quoted in errors; ``max_bytes``:
+    refuse files whose data would be larger."""
     path = pathlib.Path(path)
     try:
         if path.suffix == ".gz":
-            with gzip.open(path, "rb") as f:
-                raw = f.read()
+            raw = _read_gz(path, md5, max_bytes)
         else:
+            if os.path.getsize(path) > max_bytes + 4 + 4 * 255:
+                raise _fail(path, f"larger than the limit of {max_bytes:,} bytes (max_bytes=)", md5)
             raw = path.read_bytes()
     except (OSError, EOFError, zlib.error) as e:
         if isinstance(e, FileNotFoundError):
@@ -60,9 +110,12 @@ def read_idx(path, md5=None, shape=None):
     if shape is not None and dims[1:] != tuple(shape):
         raise _fail(path, f"IDX dimensions {dims}, expected (N, {', '.join(map(str, shape))})", md5)
     dtype = np.dtype(_TYPES[raw[2]])
-    need = head + int(np.prod(dims, dtype=np.int64)) * dtype.itemsize
+    need = head + int(np.prod(np.array(dims, dtype=object))) * dtype.itemsize
     if len(raw) != need:
-        raise _fail(path, f"IDX payload has {len(raw)} bytes, the header {dims} needs {need}", md5)
+        more = " or more" if path.suffix == ".gz" and len(raw) > need else ""
+        raise _fail(path, f"IDX payload has {len(raw)}{more} bytes, the header {dims} needs {need}", md5)
+    if md5 is not None and md5sum(path) != md5:
+        raise _fail(path, "MD5 checksum mismatch: the file is corrupt or not the expected one", md5)
     arr = np.frombuffer(raw, dtype, offset=head).reshape(dims)
     return arr.astype(dtype.newbyteorder("="), copy=False) if dtype.byteorder == ">" else arr.copy()
 

@@ -58,6 +58,11 @@ class MNIST(Dataset):
         "test": (("t10k-images-idx3-ubyte.gz", "9fb629c4189551a2d022fa330f9573f3"),
                  ("t10k-labels-idx1-ubyte.gz", "ec29112dd5afa0611ce80d1b7f02629c")),
     }
+    # MD5s of the same files un-gzipped (torchvision's raw/ folder keeps both)
+    raw_md5 = {"train-images-idx3-ubyte": "6bbc9ace898e44ae57da46a324031adb",
+               "train-labels-idx1-ubyte": "a25bea736e30d166cdddb491f175f624",
+               "t10k-images-idx3-ubyte": "2646ac647ad5339dbf082846283269ea",
+               "t10k-labels-idx1-ubyte": "27ae3e4e09519cfbb04c329615203637"}
     classes = ["0 - zero", "1 - one", "2 - two", "3 - three", "4 - four", "5 - five", "6 - six",
                "7 - seven", "8 - eight", "9 - nine"]
     mean, std = 0.1307, 0.3081  # of the training images scaled to [0, 1]
@@ -122,8 +127,8 @@ class MNIST(Dataset):
                     fetch([m + name for m in mirrors], dest, md5)
                 paths.append(dest)
         (img_name, img_md5), (lab_name, lab_md5) = self.resources[self.split]
-        data = read_idx(paths[0], md5=img_md5 if paths[0].suffix == ".gz" else None, shape=(28, 28))
-        targets = read_idx(paths[1], md5=lab_md5 if paths[1].suffix == ".gz" else None, shape=())
+        data = read_idx(paths[0], md5=self._md5_of(paths[0], img_md5), shape=(28, 28))
+        targets = read_idx(paths[1], md5=self._md5_of(paths[1], lab_md5), shape=())
         if len(data) != len(targets):
             raise RuntimeError(f"{type(self).__name__}: {paths[0]} has {len(data)} images but {paths[1]} "
                                f"has {len(targets)} labels")
@@ -131,6 +136,10 @@ class MNIST(Dataset):
             raise RuntimeError(f"{type(self).__name__}: expected uint8 IDX files, got {data.dtype} images "
                                f"and {targets.dtype} labels")
         return data, targets.astype(np.int64)
+
+    def _md5_of(self, path, gz_md5):
+        """The MD5 ``path`` must have: the canonical one for the .gz, or for the un-gzipped file."""
+        return gz_md5 if path.suffix == ".gz" else self.raw_md5.get(path.name)
 
     # ---------------------------------------------------------------- access
     def __len__(self):
@@ -186,6 +195,10 @@ class FashionMNIST(MNIST):
         "test": (("t10k-images-idx3-ubyte.gz", "bef4ecab320f06d8554ea6380940ec79"),
                  ("t10k-labels-idx1-ubyte.gz", "bb300cfdad3c16e7a12a480ee83cd310")),
     }
+    raw_md5 = {"train-images-idx3-ubyte": "f4a8712d7a061bf5bd6d2ca38dc4d50a",
+               "train-labels-idx1-ubyte": "9018921c3c673c538a1fc5bad174d6f9",
+               "t10k-images-idx3-ubyte": "8181f5470baa50b63fa0f6fddb340f0a",
+               "t10k-labels-idx1-ubyte": "15d484375f8d13e6eb1aabb0c3f46965"}
     classes = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker",
                "Bag", "Ankle boot"]
     mean, std = 0.2860, 0.3530

@@ -29,7 +29,11 @@ class _ConvNd(Module):
                  dtype=None):
         super().__init__()
         n, name = self._nsp, type(self).__name__
-        if groups <= 0 or in_channels % groups or out_channels % groups:
+        for what, v in (("in_channels", in_channels), ("out_channels", out_channels), ("groups", groups)):
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < (1 if what == "groups" else 0):
+                raise ValueError(f"{name}: {what} must be a {'positive' if what == 'groups' else 'non-negative'} "
+                                 f"integer, got {v!r}")
+        if in_channels % groups or out_channels % groups:
             raise ValueError(f"{name}: in_channels ({in_channels}) and out_channels "
                              f"({out_channels}) must be divisible by groups ({groups})")
         if padding_mode not in _MODES:

@@ -9,6 +9,7 @@ from .. import backend
 from ..autograd.function import Function
 from ..backend import xp
 from ..ops.linalg import Linear as _LinearFn
+from ..ops._util import dtype_fix
 from ..tensor import Tensor
 from . import init
 from .module import Module, LayerInputError, LayerInputTypeError
@@ -80,8 +81,7 @@ class Linear(Module):
                 "or fix in_features.")
         raise LayerInputError(
             self, f": input dtype {input.dtype} does not match weight dtype "
-            f"{self.weight.dtype}; convert the input with .to({self.weight.dtype}) or the model "
-            f"with .to({input.dtype}).")
+            f"{self.weight.dtype}; {dtype_fix(input.dtype, self.weight.dtype)}.")
 
     def extra_repr(self):
         return (f"in_features={self.in_features}, out_features={self.out_features}, "

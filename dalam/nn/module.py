@@ -55,13 +55,16 @@ class LayerInputError(RuntimeError):
     ``__call__`` the layer's qualified name is filled in, so the message reads
     ``Linear 'encoder.fc1' (in_features=...): expected ... got ...``."""
 
-    def __init__(self, layer, detail):
+    def __init__(self, layer, detail, original=None):
         self.layer, self.detail, self.path, self._last = layer, detail, "", layer
+        self.original = original  # the message of the error this one wraps (shown when there is no path)
         super().__init__(self._render())
 
     def _render(self):
         name = type(self.layer).__name__
-        return f"{name} '{self.path}'{self.detail}" if self.path else name + self.detail
+        if self.path:
+            return f"{name} '{self.path}'{self.detail}"
+        return self.original if self.original is not None else name + self.detail
 
     def _climb(self, parent):
         if parent is self._last:
@@ -76,6 +79,34 @@ class LayerInputError(RuntimeError):
 
 class LayerInputTypeError(LayerInputError, TypeError):
     """A layer got an input of the wrong type (e.g. a NumPy array)."""
+
+
+class LayerInputValueError(LayerInputError, ValueError):
+    """A ValueError raised inside a layer, with the layer's path added."""
+
+
+class LayerInputIndexError(LayerInputError, IndexError):
+    """An IndexError raised inside a layer (e.g. an embedding index), with the layer's path."""
+
+
+# the plain error types a layer's forward raises, and the path-carrying type each becomes
+_WITH_PATH = {RuntimeError: LayerInputError, ValueError: LayerInputValueError,
+              TypeError: LayerInputTypeError, IndexError: LayerInputIndexError}
+
+
+def _with_path(layer, e):
+    """``e`` (raised inside ``layer``'s forward) as a LayerInputError that gets
+    the layer's path in the model while it climbs, keeping its type (a
+    ValueError stays a ValueError) and its message."""
+    msg = str(e)
+    name = type(layer).__name__
+    if msg.startswith(name + "(") or msg.startswith(name + ":") or msg.startswith(name + " "):
+        detail = msg[len(name):]
+        detail = (" " + detail) if detail.startswith("(") else detail
+    else:
+        detail = ": " + msg
+    err = _WITH_PATH[type(e)](layer, detail, original=msg)
+    return err.with_traceback(e.__traceback__)
 
 
 class _HookIdentity(Function):
@@ -220,6 +251,10 @@ class Module:
         except LayerInputError as e:
             e._climb(self)
             raise
+        except (RuntimeError, ValueError, TypeError, IndexError) as e:
+            if type(e) not in _WITH_PATH:  # a library's own error type: leave it alone
+                raise
+            raise _with_path(self, e) from None
 
     def _sync_hooks(self):
         d = self.__dict__
@@ -626,6 +661,10 @@ class Module:
         raise unavailable("Module.mps()", "mps")
 
     def share_memory(self):
+        """Put every parameter and buffer in shared memory (``Tensor.share_memory_``)
+        so processes forked afterwards train the same weights (Hogwild)."""
+        for t in list(self.parameters()) + list(self.buffers()):
+            t.share_memory_()
         return self
 
     # ------------------------------------------------------------------ state dict

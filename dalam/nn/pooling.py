@@ -1,6 +1,19 @@
 """Pooling layers: MaxPool1d/2d, AvgPool1d/2d, AdaptiveAvgPool1d/2d, AdaptiveMaxPool1d/2d."""
 from ..ops import pool as _P
+from ..ops.conv import _tuple
 from .module import Module
+
+
+def _check_window(layer, **args):
+    """PyTorch's argument rules, checked when the layer is built (kernel_size,
+    stride, dilation >= 1; padding >= 0 and at most half the kernel)."""
+    name = type(layer).__name__
+    n = 1 if name.endswith("1d") else 2
+    t = {k: _tuple(v, n, k, name) for k, v in args.items() if v is not None}
+    k, p = t["kernel_size"], t.get("padding", (0,) * n)
+    if any(2 * pi > ki for pi, ki in zip(p, k)):
+        raise ValueError(f"{name}: padding {args['padding']} should be at most half of kernel_size "
+                         f"{args['kernel_size']}")
 
 
 class _MaxPoolNd(Module):
@@ -11,6 +24,7 @@ class _MaxPoolNd(Module):
         self.stride = stride if stride is not None else kernel_size
         self.padding, self.dilation = padding, dilation
         self.return_indices, self.ceil_mode = return_indices, ceil_mode
+        _check_window(self, kernel_size=kernel_size, stride=stride, padding=padding, dilation=dilation)
 
     def extra_repr(self):
         return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
@@ -39,6 +53,7 @@ class _AvgPoolNd(Module):
         self.stride = stride if stride is not None else kernel_size
         self.padding, self.ceil_mode = padding, ceil_mode
         self.count_include_pad, self.divisor_override = count_include_pad, divisor_override
+        _check_window(self, kernel_size=kernel_size, stride=stride, padding=padding)
 
     def extra_repr(self):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"

@@ -13,6 +13,7 @@ from .. import backend
 from ..autograd import grad_mode
 from ..backend import xp
 from ..ops import recurrent as R
+from ..ops._util import dtype_fix
 from ..tensor import Tensor
 from .module import Module
 from .parameter import Parameter
@@ -129,8 +130,7 @@ class RNNBase(Module):
         w = self.weight_ih_l0
         if x.dtype != w.dtype:
             raise TypeError(f"{self._name()}: input dtype {x.dtype} does not match the weights' dtype "
-                            f"{w.dtype}; convert the input (.to({w.dtype})) or the module "
-                            f"(.to({x.dtype}))")
+                            f"{w.dtype}; {dtype_fix(x.dtype, w.dtype)}")
 
     def _check_hidden(self, h, B, batched, what="hx"):
         D = 2 if self.bidirectional else 1
@@ -177,6 +177,13 @@ class RNNBase(Module):
             else:
                 h0 = self._check_hidden(hx, B, batched)
         D = 2 if self.bidirectional else 1
+        if B == 0:  # an empty batch: empty outputs, as PyTorch
+            from ..ops._util import empty_result
+            ps = [x] + list(self.parameters())
+            out = empty_result((0, T, D * self.hidden_size) if self.batch_first else
+                               (T, 0, D * self.hidden_size), x.dtype, *ps)
+            h_n = empty_result((self.num_layers * D, 0, self.hidden_size), x.dtype, *ps)
+            return (out, (h_n, empty_result(h_n.shape, x.dtype))) if is_lstm else (out, h_n)
         zeros = xp.zeros((B, self.hidden_size), x.dtype)
         hs, cs = [], []
         layer_in = x
@@ -301,7 +308,7 @@ class RNNCellBase(Module):
                              f"input_size={self.input_size} (input shape {tuple(input.shape)})")
         if input.dtype != self.weight_ih.dtype:
             raise TypeError(f"{name}: input dtype {input.dtype} does not match the weights' dtype "
-                            f"{self.weight_ih.dtype}")
+                            f"{self.weight_ih.dtype}; {dtype_fix(input.dtype, self.weight_ih.dtype)}")
         batched = input.ndim == 2
         x = input if batched else input.unsqueeze(0)
         B = x.shape[0]
@@ -318,6 +325,11 @@ class RNNCellBase(Module):
             out.append(h if batched else h.unsqueeze(0))
         return x, out, batched
 
+    def _empty(self, x):
+        """The new state for an empty batch: (0, hidden_size), as PyTorch."""
+        from ..ops._util import empty_result
+        return empty_result((0, self.hidden_size), x.dtype, x, *self.parameters())
+
 
 class RNNCell(RNNCellBase):
     def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh", device=None,
@@ -329,6 +341,8 @@ class RNNCell(RNNCellBase):
 
     def forward(self, input, hx=None):
         x, (h,), batched = self._prep(input, hx)
+        if x.shape[0] == 0:
+            return self._empty(x)
         h1 = R.rnn_cell(x, h, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh,
                         nonlinearity=self.nonlinearity)
         return h1 if batched else h1.squeeze(0)
@@ -340,6 +354,8 @@ class LSTMCell(RNNCellBase):
 
     def forward(self, input, hx=None):
         x, hc, batched = self._prep(input, (None, None) if hx is None else hx)
+        if x.shape[0] == 0:
+            return self._empty(x), self._empty(x)
         if len(hc) != 2:
             raise TypeError("LSTMCell: hx must be a tuple (h, c)")
         h1, c1 = R.lstm_cell(x, hc[0], hc[1], self.weight_ih, self.weight_hh, self.bias_ih,
@@ -353,5 +369,7 @@ class GRUCell(RNNCellBase):
 
     def forward(self, input, hx=None):
         x, (h,), batched = self._prep(input, hx)
+        if x.shape[0] == 0:
+            return self._empty(x)
         h1 = R.gru_cell(x, h, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
         return h1 if batched else h1.squeeze(0)

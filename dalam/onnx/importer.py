@@ -169,6 +169,35 @@ def _import_chain(proto):
 
 def load(path, sequential=None):
     """Read an ONNX file into a dalam module in eval mode: an ``nn.Sequential`` for MLP/CNN
-    chains, else a ``GraphModule`` (see ``import_model``)."""
+    chains, else a ``GraphModule`` (see ``import_model``).
+
+    The file is checked before anything is built: an empty or undecodable file,
+    a model that fails ``onnx.checker``, or whose initializers do not fit the
+    nodes (strict shape inference) raises ``ValueError`` naming the file."""
+    import os
     onnx, _, _ = _import_onnx()
-    return import_model(onnx.load(str(path)), sequential)
+    path = os.fspath(path)
+    size = os.path.getsize(path)  # FileNotFoundError names the file
+    if size == 0:
+        raise ValueError(f"dalam.onnx.load: {path} is empty (0 bytes), not an ONNX model")
+    try:
+        proto = onnx.load(path)
+    except Exception as e:  # protobuf's DecodeError and friends do not say which file
+        raise ValueError(f"dalam.onnx.load: {path} ({size} bytes) is not a readable ONNX model: "
+                         f"{type(e).__name__}: {str(e)[:300]}") from None
+    if not proto.graph.node or not proto.graph.output:
+        raise ValueError(f"dalam.onnx.load: {path} holds no graph (no nodes or no outputs): truncated, "
+                         "corrupt or not an ONNX model")
+    try:
+        onnx.checker.check_model(proto)
+        onnx.shape_inference.infer_shapes(proto, check_type=True, strict_mode=True)
+    except Exception as e:
+        raise ValueError(f"dalam.onnx.load: {path} is not a valid ONNX model: {type(e).__name__}: "
+                         f"{str(e)[:500]}") from None
+    try:
+        return import_model(proto, sequential)
+    except _NotAChain:
+        raise
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError, RuntimeError) as e:
+        raise ValueError(f"dalam.onnx.load: {path}: cannot build a dalam module from this model: "
+                         f"{type(e).__name__}: {str(e)[:500]}") from None

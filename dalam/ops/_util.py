@@ -46,3 +46,26 @@ def norm_dims(dim, ndim, op):
 
 def default_float():
     return backend.get_default_dtype()
+
+
+def empty_result(shape, dtype, *tensors):
+    """The output of a layer for an empty batch (a zero in ``shape``), as PyTorch
+    gives it: zero-size, yet connected to ``tensors`` (weights) so that a
+    backward pass gives them zero gradients instead of None."""
+    out = Tensor._make(np.zeros(shape, dtype), False, None)
+    for t in tensors:
+        if isinstance(t, Tensor) and t.requires_grad:
+            out = out + t.sum() * 0
+    return out
+
+
+def dtype_fix(input_dtype, weight_dtype):
+    """What to do when an input's dtype does not match a layer's weights: a
+    suggestion that works (``Module.to`` takes floating dtypes only, so an
+    integer input is converted, never the model)."""
+    i, w = np.dtype(input_dtype), np.dtype(weight_dtype)
+    cast = {"float32": ".float()", "float64": ".double()", "float16": ".half()"}.get(w.name, f".to(dalam.{w.name})")
+    if i.kind != "f":
+        return (f"convert the {i.name} input with x{cast} (or x.to(dalam.{w.name})); if the values are "
+                "token or category ids, feed them through nn.Embedding first")
+    return f"convert the input with x{cast} or the model with model.to(dalam.{i.name})"

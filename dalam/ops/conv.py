@@ -24,21 +24,37 @@ from numpy.lib.stride_tricks import as_strided
 from ..backend import xp
 from ..autograd.function import Function
 from ..tensor import Tensor
+from ._util import dtype_fix
 
 
 # ----------------------------------------------------------------- helpers
+# the smallest value each window argument may take (PyTorch's rules)
+_LEAST = {"kernel_size": 1, "stride": 1, "dilation": 1, "padding": 0, "output_padding": 0}
+
+
 def _tuple(v, n, what, op):
     if type(v) is tuple and len(v) == n and all(type(a) is int for a in v):
-        return v  # already normalised (the layers store tuples): skip the work per call
+        if min(v, default=1) >= _LEAST.get(what, 0):
+            return v  # already normalised (the layers store tuples): skip the work per call
     if isinstance(v, Tensor):
         v = v.tolist()
-    if isinstance(v, (int, np.integer)):
-        return (int(v),) * n
-    v = tuple(int(a) for a in v)
+    if isinstance(v, (int, np.integer)) and not isinstance(v, bool):
+        v = (int(v),)
+    try:
+        v = tuple(v)
+        if not all(isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in v):
+            raise TypeError
+        v = tuple(int(a) for a in v)
+    except TypeError:
+        raise TypeError(f"{op}: {what} must be an int or a tuple of {n} ints, got {v!r}") from None
     if len(v) == 1:
-        return v * n
+        v = v * n
     if len(v) != n:
         raise ValueError(f"{op}: {what} must be an int or a tuple of {n} ints, got {v}")
+    least = _LEAST.get(what, 0)
+    if min(v, default=least) < least:
+        rule = "positive (>= 1)" if least else "non-negative"
+        raise ValueError(f"{op}: {what} must be {rule}, got {v if n > 1 else v[0]}")
     return v
 
 
@@ -307,8 +323,8 @@ def _check_conv_input(x, w, b, nsp, groups, op, transposed=False):
             f"{op}: groups={groups} must divide in_channels ({cin}) and out_channels")
     if x.dtype != w.dtype:
         raise RuntimeError(
-            f"{op}: input dtype {x.dtype} does not match weight dtype {w.dtype}; convert the input "
-            "with .to(weight.dtype) or the model with .to(dtype)")
+            f"{op}: input dtype {x.dtype} does not match weight dtype {w.dtype}; "
+            f"{dtype_fix(x.dtype, w.dtype)}")
     if b is not None:
         nout = w.shape[1] * groups if transposed else w.shape[0]
         if tuple(b.shape) != (nout,):

@@ -8,7 +8,7 @@ import numpy as np
 from ..autograd.function import Function
 from ..backend import xp
 from ..tensor import Tensor
-from ._util import method
+from ._util import dtype_fix, method
 
 
 def _mm(a, b):
@@ -195,8 +195,8 @@ def linear(input, weight, bias=None):
             f"{tuple(weight.shape)}")
     if input.dtype != weight.dtype:
         raise RuntimeError(
-            f"linear: input dtype {input.dtype} does not match weight dtype {weight.dtype}; convert "
-            "the input with .to(weight.dtype) or the model with .to(dtype)")
+            f"linear: input dtype {input.dtype} does not match weight dtype {weight.dtype}; "
+            f"{dtype_fix(input.dtype, weight.dtype)}")
     if bias is None:
         return Linear.apply(input, weight)
     return Linear.apply(input, weight, bias)

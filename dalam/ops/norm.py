@@ -259,6 +259,9 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         if t is not None and tuple(t.shape) != (C,):
             raise RuntimeError(f"batch_norm: {name} should have shape ({C},) for an input with {C} "
                                f"channels (shape {tuple(input.shape)}), got {tuple(t.shape)}")
+    if input.shape[0] == 0:  # an empty batch: an empty result, running statistics untouched (as PyTorch)
+        from ._util import empty_result
+        return empty_result(tuple(input.shape), input.dtype, input, weight, bias)
     if not training and (running_mean is None or running_var is None):
         raise RuntimeError("batch_norm: running_mean and running_var are needed when training=False")
     rm = running_mean._data if running_mean is not None else None
@@ -285,6 +288,9 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
         raise RuntimeError(
             f"group_norm: expected input (N, C, ...) with C divisible by num_groups={num_groups}, "
             f"got shape {tuple(input.shape)}")
+    if input.numel() == 0:
+        from ._util import empty_result
+        return empty_result(tuple(input.shape), input.dtype, input, weight, bias)
     return GroupNormFn.apply(*_args(input, weight, bias), groups=num_groups, eps=eps)
 
 

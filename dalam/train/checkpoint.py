@@ -108,10 +108,119 @@ def restore_rng(state, loader=None, val_loader=None):
 
 
 # ---------------------------------------------------------------- folders
-def find_checkpoint(path):
+_FILES = ("model.safetensors", "training_state.safetensors", "progress.json")
+_LEFTOVER_DIR = re.compile(r"\.(tmp|old|pruned)-(ckpt-e\d+-s\d+)(-\d+)?")
+
+
+def _is_complete(folder):
+    """Every file a checkpoint needs is there (progress.json is written last)."""
+    return all((folder / f).is_file() for f in _FILES)
+
+
+def _step_of(folder):
+    """(global_step, epoch) from progress.json, or None when it cannot be read."""
+    try:
+        p = json.loads((folder / "progress.json").read_text())
+        return int(p["global_step"]), int(p["epoch"])
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
+        return None
+
+
+def check_checkpoint(folder):
+    """Why ``folder`` cannot be resumed from (a string), or None when it is a
+    complete checkpoint whose files all pass their checksums."""
+    from ..io import load
+    folder = pathlib.Path(folder)
+    missing = [f for f in _FILES if not (folder / f).is_file()]
+    if missing:
+        return f"incomplete (no {', '.join(missing)})"
+    try:
+        read_progress(folder)
+        for f in _FILES[:2]:
+            load(folder / f, as_numpy=True)
+    except (RuntimeError, ValueError, OSError) as e:
+        return f"corrupt ({e})"
+    return None
+
+
+def _candidates(directory):
+    """Complete-looking checkpoint folders in a ModelCheckpoint directory, newest
+    first: ``ckpt-*`` folders, then the copies a killed re-save left behind
+    (``.tmp-ckpt-*`` complete new copy, ``.old-ckpt-*`` the one it replaced)."""
+    found = []
+    for q in directory.iterdir():
+        if not q.is_dir():
+            continue
+        if _NAME.fullmatch(q.name):
+            rank = 2
+        else:
+            m = _LEFTOVER_DIR.fullmatch(q.name)
+            if m is None or m.group(1) == "pruned":
+                continue
+            rank = 1 if m.group(1) == "tmp" else 0
+        if not _is_complete(q):
+            continue
+        step = _step_of(q)
+        found.append(((step or (-1, -1)), rank, q))
+    found.sort(key=lambda t: (t[0], t[1]), reverse=True)
+    return [q for _, _, q in found]
+
+
+def resolve_checkpoint(directory, verify=True):
+    """``(folder, why)``: the checkpoint a resume from the ModelCheckpoint
+    ``directory`` should use, and a sentence saying why.  The folder named by
+    ``checkpoint.json`` wins when it is complete (and, with ``verify``, passes
+    its checksums); otherwise (pointer missing, null, damaged, naming a missing
+    or corrupt folder) the folders are scanned and the newest good one is
+    chosen.  ``(None, why)`` when there is none."""
+    d = pathlib.Path(directory)
+    ptr = d / POINTER
+    named, trouble = None, None
+    if ptr.is_file():
+        try:
+            named = json.loads(ptr.read_text()).get("last")
+            if named is not None and not isinstance(named, str):
+                raise ValueError(f"'last' is {named!r}, not a folder name")
+        except (ValueError, AttributeError, RecursionError, OSError) as e:
+            trouble, named = f"{ptr} is damaged ({e})", None
+        if named is None and trouble is None:
+            trouble = f"{ptr} names no checkpoint (last: null)"
+        elif named is not None:
+            problem = check_checkpoint(d / named) if verify else (
+                None if _is_complete(d / named) else "incomplete or missing")
+            if problem is None:
+                return d / named, f"named by {POINTER}"
+            trouble = (f"{POINTER} names {named}, which is missing" if not (d / named).exists()
+                       else f"{POINTER} names {named}, which is {problem}")
+    else:
+        trouble = f"no {POINTER}"
+    rejected = []
+    for q in _candidates(d):
+        if named is not None and q.name == named:
+            continue
+        problem = check_checkpoint(q) if verify else None
+        if problem is None:
+            why = f"{trouble}; chose the newest complete checkpoint found by scanning {d}"
+            if rejected:
+                why += f" (skipped {'; '.join(rejected)})"
+            return q, why
+        rejected.append(f"{q.name}: {problem}")
+    why = trouble + (f"; no usable checkpoint ({'; '.join(rejected)})" if rejected else "")
+    return None, why
+
+
+def has_checkpoint_files(directory):
+    """Whether ``directory`` holds any complete-looking checkpoint folder
+    (usable or corrupt); half-written and half-deleted ones do not count."""
+    d = pathlib.Path(directory)
+    return d.is_dir() and bool(_candidates(d))
+
+
+def find_checkpoint(path, verify=False):
     """The checkpoint folder meant by ``path`` (a checkpoint folder, a
-    ModelCheckpoint directory with ``checkpoint.json``, or a file inside
-    either), or None when there is none."""
+    ModelCheckpoint directory, or a file inside either), or None when there is
+    none.  A directory's ``checkpoint.json`` is followed when it names a
+    complete folder; otherwise the folders are scanned (``resolve_checkpoint``)."""
     p = pathlib.Path(path)
     if p.is_file():
         if p.name == POINTER:
@@ -124,16 +233,7 @@ def find_checkpoint(path):
         return None
     if (p / "progress.json").is_file():
         return p
-    ptr = p / POINTER
-    if ptr.is_file():
-        try:
-            name = json.loads(ptr.read_text())["last"]
-        except (ValueError, KeyError) as e:
-            raise RuntimeError(f"{ptr} is damaged ({e}); point resume= at a checkpoint folder "
-                               f"inside {p} instead") from None
-        if name and (p / name / "progress.json").is_file():
-            return p / name
-    return None
+    return resolve_checkpoint(p, verify=verify)[0]
 
 
 def latest_checkpoint(directory):
@@ -141,8 +241,47 @@ def latest_checkpoint(directory):
     return find_checkpoint(directory)
 
 
+def clean_directory(directory):
+    """Tidy what killed runs left in a ModelCheckpoint directory (only files
+    this module writes): a re-save killed between its two renames is finished
+    (or undone), half-pruned and half-written folders and stray ``.*.tmp``
+    files are deleted.  Returns the names removed or restored."""
+    d = pathlib.Path(directory)
+    if not d.is_dir():
+        return []
+    done = []
+    # a re-save killed between "final -> .old" and ".tmp -> final": put a complete copy back
+    for q in sorted(d.iterdir()):
+        m = _LEFTOVER_DIR.fullmatch(q.name)
+        if m and m.group(1) in ("tmp", "old") and q.is_dir() and _is_complete(q):
+            final = d / m.group(2)
+            if not final.exists() and check_checkpoint(q) is None:
+                os.replace(q, final)
+                done.append(f"restored {final.name} from {q.name}")
+    fsync_dir(d)
+    for q in sorted(d.iterdir()):
+        if q.is_dir() and (_LEFTOVER_DIR.fullmatch(q.name) or q.name.startswith(".tmp-ckpt-")):
+            shutil.rmtree(q, ignore_errors=True)
+            done.append(f"removed {q.name}")
+        elif q.is_dir() and _NAME.fullmatch(q.name) and not _is_complete(q):
+            shutil.rmtree(q, ignore_errors=True)  # half-pruned or half-written
+            done.append(f"removed incomplete {q.name}")
+        elif q.is_file() and q.name.startswith(".") and q.name.endswith(".tmp"):
+            q.unlink()  # atomic_write's temporary file
+            done.append(f"removed {q.name}")
+        elif q.is_dir() and _NAME.fullmatch(q.name):
+            for f in q.iterdir():
+                if f.name.startswith(".") and f.name.endswith(".tmp"):
+                    f.unlink()
+                    done.append(f"removed {q.name}/{f.name}")
+    return done
+
+
 def _write_folder(final, files):
-    """Write ``files`` ({name: callable(path)}) into ``final`` atomically (tmp folder + rename)."""
+    """Write ``files`` ({name: callable(path)}) into ``final`` atomically (tmp
+    folder + rename).  Re-saving an existing name moves the old folder aside
+    first; a kill between the two renames leaves both complete copies, which
+    ``resolve_checkpoint`` finds and ``clean_directory`` puts back."""
     final = pathlib.Path(final)
     parent = final.parent
     parent.mkdir(parents=True, exist_ok=True)
@@ -157,6 +296,7 @@ def _write_folder(final, files):
         old = parent / f".old-{final.name}-{os.getpid()}"
         os.replace(final, old)
         os.replace(tmp, final)
+        fsync_dir(parent)
         shutil.rmtree(old, ignore_errors=True)
     else:
         os.replace(tmp, final)
@@ -164,10 +304,21 @@ def _write_folder(final, files):
     return final
 
 
+def remove_folder(folder):
+    """Delete a checkpoint folder so that no half-deleted ``ckpt-*`` folder can
+    be seen: rename it aside first (atomic), then delete."""
+    folder = pathlib.Path(folder)
+    aside = folder.parent / f".pruned-{folder.name}-{os.getpid()}"
+    os.replace(folder, aside)
+    fsync_dir(folder.parent)
+    shutil.rmtree(aside, ignore_errors=True)
+
+
 def save_training_checkpoint(trainer, path):
     """Write ``trainer``'s complete training state to the folder ``path``."""
     from ..io import save
     progress = trainer._progress_state()
+    progress["sha256"] = _progress_digest(progress)
     tstate = trainer._training_state()
     model_sd = _dist.unwrap(trainer.model).state_dict()  # DDP or not: the same file
     files = {
@@ -178,15 +329,31 @@ def save_training_checkpoint(trainer, path):
     return _write_folder(path, files)
 
 
+def _progress_digest(progress):
+    """SHA-256 of progress.json's content (all but this field), canonical JSON."""
+    import hashlib
+    rest = {k: v for k, v in progress.items() if k != "sha256"}
+    return hashlib.sha256(json.dumps(rest, sort_keys=True, allow_nan=True).encode()).hexdigest()
+
+
 def read_progress(folder):
     folder = pathlib.Path(folder)
     try:
         progress = json.loads((folder / "progress.json").read_text())
-    except (OSError, ValueError) as e:
-        raise RuntimeError(f"resume: cannot read {folder / 'progress.json'} ({e})") from None
-    if progress.get("format") != FORMAT:
+    except (OSError, ValueError, RecursionError) as e:
+        raise RuntimeError(f"resume: cannot read {folder / 'progress.json'} ({type(e).__name__}: "
+                           f"{str(e)[:200]})") from None
+    if not isinstance(progress, dict) or progress.get("format") != FORMAT:
+        fmt = progress.get("format") if isinstance(progress, dict) else type(progress).__name__
         raise RuntimeError(f"resume: {folder} is not a dalam training checkpoint (format "
-                           f"{progress.get('format')!r}, expected {FORMAT!r})")
+                           f"{fmt!r}, expected {FORMAT!r})")
+    if "sha256" in progress and progress["sha256"] != _progress_digest(progress):
+        raise RuntimeError(f"resume: {folder / 'progress.json'}: checksum mismatch (the file was changed "
+                           "after it was written): the checkpoint is corrupt")
+    for key, kind in (("epoch", int), ("batch", int), ("global_step", int), ("history", dict)):
+        if not isinstance(progress.get(key), kind) or isinstance(progress.get(key), bool):
+            raise RuntimeError(f"resume: {folder / 'progress.json'} is damaged: '{key}' is "
+                               f"{str(progress.get(key))[:50]!r}, expected {kind.__name__}")
     return progress
 
 
@@ -248,8 +415,7 @@ class ModelCheckpoint(Callback):
     def on_train_begin(self, trainer):
         if _dist.is_main():  # under DDP rank 0 writes, every rank takes part in saving
             self.directory.mkdir(parents=True, exist_ok=True)
-            for p in self.directory.glob(".tmp-ckpt-*"):  # left by a run killed while saving
-                shutil.rmtree(p, ignore_errors=True)
+            clean_directory(self.directory)  # what a run killed while saving left behind
         if not trainer.resumed:
             self._m.best = float("inf") if self.mode == "min" else float("-inf")
             self.best_name = None
@@ -281,11 +447,12 @@ class ModelCheckpoint(Callback):
         self.last_path = trainer.save_checkpoint(self.directory / name)
         if not _dist.is_main():
             return
-        self._prune(name)
         pointer = {"last": name, "best": self.best_name, "monitor": self.monitor,
                    "best_value": None if self.best_name is None else self._m.best,
                    "epoch": trainer.epoch + 1, "global_step": trainer.global_step}
+        # the pointer moves to the new folder before anything old is deleted
         atomic_write(self.directory / POINTER, json.dumps(pointer, indent=1))
+        self._prune(name)
         if self.verbose:
             print(f"ModelCheckpoint: saved {self.last_path} in {time.perf_counter() - t:.2f} s"
                   + (f" ({self.monitor} improved to {v:.6g})" if improved else ""))
@@ -298,7 +465,7 @@ class ModelCheckpoint(Callback):
             keep.add(self.best_name)
         for n in names:
             if n not in keep:
-                shutil.rmtree(self.directory / n, ignore_errors=True)
+                remove_folder(self.directory / n)
 
     def state_dict(self):
         return {"best": self._m.best, "best_name": self.best_name}

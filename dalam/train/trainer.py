@@ -178,16 +178,35 @@ class Trainer:
                 raise ValueError("fit(resume=True) looks for checkpoints in a ModelCheckpoint callback's "
                                  "directory, and there is none; pass resume=<checkpoint directory>")
             for d in dirs:
-                found = _ckpt.find_checkpoint(d)
+                found = self._choose_checkpoint(d)
                 if found is not None:
                     return found
             return None  # nothing saved yet: a fresh start
-        found = _ckpt.find_checkpoint(resume)
+        found = self._choose_checkpoint(resume)
         if found is None:
             raise FileNotFoundError(f"fit(resume={str(resume)!r}): no checkpoint there (expected a "
                                     "checkpoint folder with progress.json, or a ModelCheckpoint directory "
                                     "with checkpoint.json)")
         return found
+
+    @staticmethod
+    def _choose_checkpoint(path):
+        """A ModelCheckpoint directory's newest good checkpoint (the pointer's, or
+        by scanning, saying why on stderr); never None while one exists."""
+        import pathlib
+        import sys
+        p = pathlib.Path(path)
+        if not p.is_dir() or (p / "progress.json").is_file():
+            return _ckpt.find_checkpoint(p)
+        folder, why = _ckpt.resolve_checkpoint(p, verify=True)
+        if folder is None:
+            if _ckpt.has_checkpoint_files(p):
+                raise RuntimeError(f"resume: {p} holds checkpoint folders but none can be resumed from: "
+                                   f"{why}. Move them away (or delete the directory) to start again")
+            return None
+        if why != f"named by {_ckpt.POINTER}" and _dist.is_main():
+            print(f"resume: using {folder} ({why})", file=sys.stderr)
+        return folder
 
     def _train_epoch(self, loader, n_batches, skip, pending):
         model = self.model
@@ -337,7 +356,7 @@ class Trainer:
         from a checkpoint folder (or a ModelCheckpoint directory); returns its
         progress dict.  The random states are applied by ``fit``."""
         from ..io import load
-        folder = _ckpt.find_checkpoint(path)
+        folder = self._choose_checkpoint(path)
         if folder is None:
             raise FileNotFoundError(f"load_checkpoint: no checkpoint at {path}")
         progress = _dist.this_ranks_progress(_ckpt.read_progress(folder))
