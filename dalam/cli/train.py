@@ -209,9 +209,8 @@ def run(args):
         p = read_progress(folder)
         where = (f"{p['epoch']} epoch(s) done" if not p.get("batch") else
                  f"epoch {p['epoch'] + 1}, batch {p['batch']}")
-        print(f"dalam train: resuming from {folder} ({where}, step {p['global_step']})", file=sys.stderr)
-        print(f"dalam train: resuming from {folder} (epoch {p['epoch'] + 1}, step {p['global_step']}): "
-              f"{why}", file=sys.stderr)
+        print(f"dalam train: resuming from {folder} ({where}, step {p['global_step']}): {why}",
+              file=sys.stderr)
     n_params = sum(p.numel() for p in model.parameters())
     if _dist.is_main():
         where = f" on {job[1]} processes" if job else ""
