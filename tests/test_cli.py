@@ -529,3 +529,15 @@ def test_every_help_example_parses():
                 pytest.fail(f"the example in `dalam {name} --help` does not parse: {line}")
             checked += 1
     assert checked >= len(COMMANDS)
+
+
+def test_cli_config_reference_matches_the_validator():
+    """docs/cli.md lists every config key with its default, allowed values and meaning, made from the
+    validator's tables (python -m dalam.cli.configdoc > docs/cli.md): it cannot drift."""
+    from dalam.cli.configdoc import markdown
+    assert (ROOT / "docs" / "cli.md").read_text() == markdown(), \
+        "docs/cli.md is out of date: python -m dalam.cli.configdoc > docs/cli.md"
+    text = markdown()
+    for key in ("val_split", "batch_size", "save_every", "lr", "betas", "T_max", "hidden", "block_size"):
+        assert f"| `{key}` |" in text, key
+    assert "same type as the default" not in text  # every key has a rule and a meaning

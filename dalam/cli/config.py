@@ -131,6 +131,8 @@ SCHEMA = {
     "download": Key("bool", "download missing files"),
     "limit": Key("int", "use only the first N training examples", **_POS_INT, null=True),
     "val_limit": Key("int", "use only the first N validation examples", **_POS_INT, null=True),
+    "val_split": Key("float", "share of the training images held out for validation (0: none)", lo=0, hi=1,
+                     hi_open=True),
     "dataset.block_size": Key("int", "characters per training window", **_POS_INT),
     "path": Key("str", "the UTF-8 text file to train on"),
     "val_fraction": Key("float", "share of the text held out for validation", lo=0, hi=1, lo_open=True,
@@ -138,13 +140,14 @@ SCHEMA = {
     # [train]
     "epochs": Key("int", "number of passes over the training data", lo=0),
     "batch_size": Key("int", "examples per optimiser step", **_POS_INT),
-    "checkpoint_dir": Key("str", "folder for checkpoints", null=True),
+    "checkpoint_dir": Key("str", "folder for checkpoints (default: runs/<config file name>)", null=True),
     "seed": Key("int", "random seed", lo=0),
     "max_grad_norm": Key("float", "clip the gradient norm to this", lo=0, lo_open=True, null=True),
     "save_every": Key("epoch_or_int", "checkpoint after each epoch or every N steps", **_POS_INT),
     "keep_last": Key("int", "how many recent checkpoints to keep", **_POS_INT),
     "log_dir": Key("str", "TensorBoard folder", null=True),
-    "verbose": Key("int", "0 silent, 1 progress bar, 2 one line per epoch", lo=0, hi=2),
+    "verbose": Key("int", "0 silent, 1 a progress bar in a terminal (one line per epoch otherwise), "
+                          "2 one line per epoch", lo=0, hi=2),
     "validate": Key("bool", "evaluate on the validation split each epoch"),
     "monitor": Key("str", "the logged value that ranks checkpoints"),
     # [model]
@@ -199,6 +202,16 @@ SCHEMA = {
     "mode": Key("str", "whether lower or higher is better", choices=("min", "max")),
     "threshold": Key("float", "smallest change that counts", lo=0),
     "interval": Key("str", "step the schedule per epoch or per batch", choices=("epoch", "batch")),
+    "steps_per_epoch": Key("int", "optimiser steps per epoch (with epochs, instead of total_steps)", **_POS_INT,
+                           null=True),
+    "anneal_strategy": Key("str", "how the learning rate moves within a phase", choices=("cos", "linear")),
+    "cycle_momentum": Key("bool", "cycle the momentum inversely to the learning rate"),
+    "base_momentum": Key("float", "lowest momentum of the cycle", lo=0),
+    "max_momentum": Key("float", "highest momentum of the cycle", lo=0),
+    "three_phase": Key("bool", "a third phase that anneals below the initial learning rate"),
+    "threshold_mode": Key("str", "threshold relative to the best value, or absolute", choices=("rel", "abs")),
+    "pool": Key("str", "pooling after each convolution", choices=("max", "avg")),
+    "lenet5.activation": Key("str", "activation after each layer", choices=("relu", "tanh")),
 }
 
 
@@ -299,10 +312,6 @@ def load_config(path, overrides=None):
     for k, v in ds.items():
         check_value("[dataset]", k, v, allowed[k])
     cfg["dataset"] = {"name": ds_name, **{**allowed, **ds}}
-    vs = cfg["dataset"].get("val_split")
-    if vs is not None and not (0 <= vs < 1):
-        raise CLIError(f"[dataset] val_split: the share of the training data held out for validation, "
-                       f"in [0, 1), got {vs!r}")
     if ds_name == "text" and not cfg["dataset"]["path"]:
         raise CLIError("[dataset] path: missing key (the text file to train on)")
     # model: task must fit the dataset
