@@ -90,7 +90,7 @@ __version__ = "0.1.0"
 _LAZY = {"linalg", "nn", "optim", "data", "datasets", "autograd", "train", "io", "models", "utils", "metrics",
          "distributions",
          "explain", "robust", "compress", "viz", "onnx", "cuda", "backends", "accelerator", "func",
-         "amp", "distributed", "audio"}
+         "amp", "distributed", "audio", "fairness", "rl", "fewshot", "compat"}
 _LAZY_ATTRS = {"save": "io", "load": "io", "fit": "train", "summary": "utils", "vmap": "func",
                "save_pytorch": "compat.ptfile:save", "load_pytorch": "compat.ptfile:load"}
 

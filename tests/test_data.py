@@ -402,3 +402,12 @@ def test_transforms_seeded_by_dalam_rng_and_lambda():
     assert T.is_batchable(T.Compose([T.RandomCrop(8, padding=1), T.RandomAffine(10)]))
     t = dalam.tensor(img)
     assert isinstance(T.RandomHorizontalFlip(1.0)(t), dalam.Tensor)
+
+
+def test_weighted_random_sampler_takes_numpy_lists_and_tensors():
+    """Weights as a NumPy array (it has a .data attribute, a memoryview), a list or a Tensor."""
+    import numpy as np
+    import dalam
+    from dalam.data import WeightedRandomSampler
+    for w in (np.array([0.0, 1.0, 0.0]), [0.0, 1.0, 0.0], dalam.tensor([0.0, 1.0, 0.0])):
+        assert list(WeightedRandomSampler(w, 4, generator=dalam.Generator().manual_seed(0))) == [1, 1, 1, 1]

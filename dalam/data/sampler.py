@@ -85,7 +85,7 @@ class WeightedRandomSampler(Sampler):
     """``num_samples`` indices drawn with probability proportional to ``weights``."""
 
     def __init__(self, weights, num_samples, replacement=True, generator=None):
-        w = np.asarray(weights._data if hasattr(weights, "data") else weights, dtype=np.float64)
+        w = np.asarray(weights._data if hasattr(weights, "_data") else weights, dtype=np.float64)
         if w.ndim != 1 or (w < 0).any() or not np.isfinite(w).all() or w.sum() <= 0:
             raise ValueError("WeightedRandomSampler: weights must be a 1-D sequence of non-negative, "
                              "finite numbers with a positive sum")
