@@ -17,7 +17,7 @@ import sys
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-MODULES = ["dalam", "dalam.tensor", "dalam.nn", "dalam.nn.functional", "dalam.nn.init", "dalam.nn.utils",
+MODULES = ["dalam", "dalam.tensor", "dalam.creation", "dalam.nn", "dalam.nn.functional", "dalam.nn.init", "dalam.nn.utils",
            "dalam.optim", "dalam.optim.lr_scheduler", "dalam.data", "dalam.train", "dalam.autograd"]
 
 # Tensor methods and dalam functions that do not return one Tensor
@@ -257,6 +257,11 @@ def build():
                     stub.body.append(_class(stub, n, obj))
                 else:
                     stub.body.append(f"from {where[0]} import {where[1]} as {n}")
+            elif callable(obj) and not isinstance(obj, type) and m == "dalam" and \
+                    (ROOT / "dalam" / f"{n}.py").is_file() and obj.__module__ in MODULES:
+                # a function named like a submodule (dalam.tensor): an import, so that documentation
+                # tools still see the submodule dalam.tensor behind the name
+                stub.body.append(f"from {obj.__module__} import {n} as {n}")
             elif callable(obj) and not isinstance(obj, type):
                 stub.body.append(_function(stub, n, obj))
             else:
