@@ -232,8 +232,8 @@ def run(args):
     if _dist.is_main():
         print(f"done: {len(hist.history.get('loss', []))} epoch(s) in total; {shown}; checkpoints in {ckdir}")
         _plot_curves(hist, ckdir)
-        if task == "image" and job is None:
-            _report_test(model, cfg, pre, ckdir, loss_fn)
+        if task == "image":  # rank 0 alone, on the plain model (eval mode needs no collectives)
+            _report_test(model.module if job is not None else model, cfg, pre, ckdir, loss_fn)
     return 0
 
 
