@@ -68,7 +68,11 @@ class Progress:
         if self.bar is not None:  # the final bar: every training and validation figure
             keep = {k: v for k, v in logs.items() if k != "lr"}
             self.bar.set_postfix_str(" ".join(f"{k}={v:.4f}" for k, v in keep.items()), refresh=False)
+            width = self.bar.ncols or _columns() or 100
+            full = self.bar.format_meter(**dict(self.bar.format_dict, ncols=None))
             self.bar.close()
+            if len(full) > width:  # the terminal cut the figures off: show them all on a line below
+                print(f"  {_fmt(keep)}", file=sys.stderr, flush=True)
         elif self.mode == 2:
             print(f"Epoch {self.epoch + 1}/{self.epochs} - {time.perf_counter() - self.t0:.1f}s - "
                   f"{_fmt(logs)}", flush=True)
