@@ -2,7 +2,7 @@
 import builtins
 from typing import Any, Callable, Iterator
 
-__all__ = ['Optimizer', 'SGD', 'Adam', 'AdamW', 'RMSprop', 'Adagrad', 'Adadelta', 'Adamax', 'RAdam', 'LBFGS', 'lr_scheduler']
+__all__ = ['Optimizer', 'SGD', 'Adam', 'AdamW', 'RMSprop', 'Adagrad', 'Adadelta', 'Adamax', 'RAdam', 'LBFGS', 'lr_scheduler', 'SparseAdam']
 
 class Optimizer:
     def __init__(self, params: Any, defaults: Any) -> None: ...
@@ -35,3 +35,5 @@ class LBFGS(Optimizer):
     def add_param_group(self, param_group: Any) -> Any: ...
     def step(self, closure: Any = ...) -> Any: ...
 from dalam.optim import lr_scheduler as lr_scheduler
+class SparseAdam(Optimizer):
+    def __init__(self, params: Any, lr: Any = ..., betas: Any = ..., eps: Any = ..., maximize: Any = ...) -> None: ...
