@@ -274,16 +274,17 @@ def _plot_curves(hist, ckdir):
 
 
 def _report_test(model, cfg, pre, ckdir, loss_fn):
-    """The test set, evaluated once at the end (models were chosen on validation data)."""
+    """The test set, evaluated once at the end (models were chosen on validation data), with
+    ``dalam eval``'s own loop: local to this process (no collectives under --nproc)."""
     import json
-    from ..train.trainer import evaluate
+    import numpy as np
     from . import data as D
+    from .evaluate import evaluate
     xs, ys = D.test_split(cfg["dataset"], pre)
-    res = evaluate(model, D.loader(xs, ys, 256, shuffle=False), loss_fn, metrics=["accuracy"])
-    res = {"examples": int(len(xs)), **{k: float(v) for k, v in res.items()}}
+    res = evaluate(model, np.asarray(xs), np.asarray(ys), 256, "image")
     (pathlib.Path(ckdir) / "test.json").write_text(json.dumps(res, indent=1) + "\n")
-    print(f"test (evaluated once, {len(xs)} examples): loss {res['loss']:.4f}, accuracy "
-          f"{res.get('accuracy', float('nan')):.4f}")
+    print(f"test (evaluated once, {res['examples']} examples): loss {res['loss']:.4f}, accuracy "
+          f"{res['accuracy']:.4f}")
 
 
 def _in_job():
