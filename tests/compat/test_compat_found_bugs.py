@@ -73,5 +73,5 @@ def test_runtime_names_modern_scripts_call():
     dalam.set_float32_matmul_precision("highest")
     with pytest.raises(RuntimeError, match="expected 'highest'"):
         dalam.set_float32_matmul_precision("fast")
-    import dalam.utils.data
-    assert dalam.utils.data.get_worker_info() is None and torch.utils.data.get_worker_info() is None
+    from dalam.utils import data as dalam_data
+    assert dalam_data.get_worker_info() is None and torch.utils.data.get_worker_info() is None
