@@ -75,3 +75,16 @@ def test_runtime_names_modern_scripts_call():
         dalam.set_float32_matmul_precision("fast")
     from dalam.utils import data as dalam_data
     assert dalam_data.get_worker_info() is None and torch.utils.data.get_worker_info() is None
+
+
+@pytest.mark.parametrize("make", [
+    lambda m, t: m.ParameterList([m.Parameter(t.ones(2, 3)), m.Parameter(t.ones(1))]),
+    lambda m, t: m.ParameterList([m.Parameter(t.ones(2))]),
+    lambda m, t: m.ParameterDict({"a": m.Parameter(t.ones(2, 3))}),
+    lambda m, t: m.RNNCell(3, 4, nonlinearity="relu"),
+    lambda m, t: m.RNN(3, 4, nonlinearity="relu"),
+    lambda m, t: m.Conv1d(2, 3, 3, padding="same"),
+])
+def test_module_reprs_as_pytorch(make):
+    # `print(model)` output: found by printing every layer under dalam run next to PyTorch
+    assert repr(make(nn, dalam)).replace("dalam.float32", "torch.float32") == repr(make(torch.nn, torch))
