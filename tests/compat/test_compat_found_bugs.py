@@ -88,3 +88,14 @@ def test_runtime_names_modern_scripts_call():
 def test_module_reprs_as_pytorch(make):
     # `print(model)` output: found by printing every layer under dalam run next to PyTorch
     assert repr(make(nn, dalam)).replace("dalam.float32", "torch.float32") == repr(make(torch.nn, torch))
+
+
+@pytest.mark.parametrize("name, kw", [("Adam", {}), ("AdamW", {}), ("SGD", {"lr": 0.1}), ("RMSprop", {}),
+                                      ("Adagrad", {}), ("Adadelta", {}), ("Adamax", {}), ("RAdam", {}),
+                                      ("LBFGS", {})])
+def test_optimizer_param_groups_and_repr_as_pytorch(name, kw):
+    # print(optimizer) and state_dict()["param_groups"] hold PyTorch's keys and default values
+    d = getattr(dalam.optim, name)([nn.Parameter(dalam.ones(2))], **kw)
+    t = getattr(torch.optim, name)([torch.nn.Parameter(torch.ones(2))], **kw)
+    assert repr(d) == repr(t)
+    assert sorted(d.param_groups[0]) == sorted(t.param_groups[0])
