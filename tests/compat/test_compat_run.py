@@ -224,3 +224,10 @@ def test_missing_dtypes_are_names_until_used(tmp_path):
     assert r.returncode == 1 and r.stdout == "torch.bfloat16 False\n"
     assert r.stderr.startswith("dalam run: error: script.py:7: torch.bfloat16 is not supported by dalam run")
     assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_syntax_error_reported_as_python_does(tmp_path):
+    r = dalam_run(tmp_path, "import torch\nx = (\n")
+    assert r.returncode == 1
+    assert r.stderr.strip().splitlines()[-1] == "SyntaxError: '(' was never closed"
+    assert "Traceback" not in r.stderr and "runpy" not in r.stderr
