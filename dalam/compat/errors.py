@@ -28,6 +28,33 @@ class UnsupportedTorchModule(NotImplementedError, ModuleNotFoundError):
         self.name = None  # not the name imported: the import system must not swallow it
 
 
+class UnsupportedDtypeError(NotImplementedError):
+    """A tensor asked for in a dtype dalam does not have (bfloat16, complex)."""
+
+
+class UnsupportedDtype:
+    """``torch.bfloat16`` and the complex dtypes under ``dalam run``: a name scripts may
+    mention (``{'bfloat16': torch.bfloat16, ...}[dtype]``, ``autocast(dtype=...)``) that
+    raises only when a tensor is actually made in it."""
+
+    def __init__(self, name, reason):
+        self.name, self.reason = name, reason
+
+    def __repr__(self):
+        return self.name
+
+    @property
+    def dtype(self):  # what NumPy asks an object given as dtype=: the one-line error
+        raise UnsupportedDtypeError(f"{self.name} is not supported by dalam run ({self.reason}); "
+                                    f"see {DOCS}")
+
+    @property
+    def is_floating_point(self):
+        return "bfloat" in self.name
+
+    itemsize = property(lambda self: self.dtype)
+
+
 class WholeModelSaveError(TypeError):
     """``torch.save(model, ...)`` of a whole nn.Module (PyTorch pickles the class)."""
 
@@ -37,7 +64,7 @@ def is_one_line_error(exc):
     that mean "this PyTorch feature is not available here", not a bug in the script."""
     from .._device import DeviceUnavailableError
     from .ptfile import PtFileError
-    if isinstance(exc, (UnsupportedTorchAPI, UnsupportedTorchModule, WholeModelSaveError,
+    if isinstance(exc, (UnsupportedTorchAPI, UnsupportedTorchModule, UnsupportedDtypeError, WholeModelSaveError,
                         DeviceUnavailableError, PtFileError)):
         return True
     return getattr(exc, "_dalam_one_line", False)

@@ -14,7 +14,7 @@ import sys
 import types
 
 from . import tables
-from .errors import UnsupportedTorchAPI, UnsupportedTorchModule
+from .errors import UnsupportedDtype, UnsupportedTorchAPI, UnsupportedTorchModule
 
 _ROOTS = ("torch", "torchvision")
 
@@ -56,6 +56,8 @@ class TorchProxy(types.ModuleType):
         full = f"{self.__name__}.{attr}"
         if override is not None:
             value = _resolve(override)
+        elif full in tables.DTYPES:
+            value = UnsupportedDtype(full, tables.DTYPES[full])
         elif full in tables.MODULES or full in tables.REFUSED:
             value = importlib.import_module(full)  # a refused module: its names raise when used
         else:

@@ -23,11 +23,12 @@ def _script_frame(tb, script):
 
 
 def _trim(tb, script):
-    """Drop the runner's own frames, so the traceback starts at the script (as python's)."""
+    """Drop the runner's own frames, so the traceback starts at the script (as python's);
+    None when the script has no frame (a SyntaxError: python prints no stack then)."""
     t = tb
     while t is not None and os.path.abspath(t.tb_frame.f_code.co_filename) != script:
         t = t.tb_next
-    return t if t is not None else tb
+    return t
 
 
 def run_path(path, args=(), debug=False, prog="dalam run"):

@@ -84,12 +84,17 @@ REFUSED = {
     "torchvision.ops": "no detection ops",
 }
 
-# single names (not modules) refused with a reason
-REFUSED_NAMES = {
-    "torch.bfloat16": "no bfloat16 (float16, float32, float64 only)",
+# dtypes dalam lacks: the names exist (scripts build dtype tables from them), using one raises
+DTYPES = {
+    "torch.bfloat16": "no bfloat16: float16, float32, float64 only",
     "torch.complex64": "no complex dtypes",
     "torch.complex128": "no complex dtypes",
     "torch.cfloat": "no complex dtypes",
+    "torch.cdouble": "no complex dtypes",
+}
+
+# single names (not modules) refused with a reason
+REFUSED_NAMES = {
     "torch.view_as_complex": "no complex dtypes",
     "torch.stft": "no FFT ops in dalam",
     "torch.nn.DataParallel": "one CPU process; use dalam launch / torch.nn.parallel.DistributedDataParallel",
@@ -117,4 +122,6 @@ def markdown():
         lines.append(f"| `{t}` | {d} |")
     lines += ["", "| refused | why |", "|---|---|"]
     lines += [f"| `{t}` | {why} |" for t, why in {**REFUSED, **REFUSED_NAMES}.items()]
+    lines += [f"| `{t}` (the name exists; making a tensor in it is refused) | {why} |"
+              for t, why in DTYPES.items()]
     return "\n".join(lines)

@@ -272,7 +272,9 @@ class ParameterList(Module):
         return self
 
     def extra_repr(self):
-        return "\n".join(f"({k}): Parameter containing: [{p.dtype} of size {tuple(p.shape)}]"
+        from .._size import PREFIX  # PyTorch's wording, "torch.float32" under dalam run
+        return "\n".join(f"  ({k}): Parameter containing: [{PREFIX}.{p.dtype} of size "
+                         f"{'x'.join(str(n) for n in p.shape)}]"
                          for k, p in self._parameters.items())
 
 
@@ -314,7 +316,8 @@ class ParameterDict(Module):
         return self._parameters.values()
 
     def extra_repr(self):
-        return "\n".join(f"({k}): Parameter containing: [{p.dtype} of size {tuple(p.shape)}]"
+        return "\n".join(f"  ({k}): Parameter containing: [{p.type()} of size "
+                         f"{'x'.join(str(n) for n in p.shape)}]"
                          for k, p in self._parameters.items())
 
 

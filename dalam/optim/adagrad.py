@@ -14,13 +14,14 @@ from .optimizer import Optimizer
 
 
 class Adagrad(Optimizer):
-    def __init__(self, params, lr=1e-2, lr_decay=0.0, weight_decay=0.0,
-                 initial_accumulator_value=0.0, eps=1e-10, foreach=None, *, maximize=False,
+    def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0,
+                 initial_accumulator_value=0, eps=1e-10, foreach=None, *, maximize=False,
                  differentiable=False, fused=None):
         fused = self._compat("Adagrad", differentiable, fused)
         defaults = dict(lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
                         initial_accumulator_value=initial_accumulator_value, maximize=maximize,
-                        foreach=foreach if fused is None else fused)
+                        foreach=foreach if fused is None else fused,
+                        differentiable=differentiable, fused=fused)
         super().__init__(params, defaults)
 
     def add_param_group(self, param_group):

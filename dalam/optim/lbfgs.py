@@ -117,7 +117,7 @@ class LBFGS(Optimizer):
     tolerance_change=1e-9, history_size=100, line_search_fn=None)``; one
     parameter group only, ``step`` needs a closure (see the module docstring)."""
 
-    def __init__(self, params, lr=1.0, max_iter=20, max_eval=None, tolerance_grad=1e-7,
+    def __init__(self, params, lr=1, max_iter=20, max_eval=None, tolerance_grad=1e-7,
                  tolerance_change=1e-9, history_size=100, line_search_fn=None):
         if isinstance(lr, Tensor):
             lr = lr.item()

@@ -15,13 +15,13 @@ from .optimizer import Optimizer
 
 
 class RAdam(Optimizer):
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
                  decoupled_weight_decay=False, *, foreach=None, maximize=False, capturable=False,
                  differentiable=False):
         self._compat("RAdam", differentiable, None, capturable)
         defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
                         decoupled_weight_decay=decoupled_weight_decay, foreach=foreach,
-                        maximize=maximize)
+                        maximize=maximize, capturable=capturable, differentiable=differentiable)
         super().__init__(params, defaults)
 
     def _check_group(self, group):

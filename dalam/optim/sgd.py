@@ -14,13 +14,14 @@ from .optimizer import Optimizer
 class SGD(Optimizer):
     _counts_steps = False
 
-    def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0,
+    def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0,
                  nesterov=False, *, maximize=False, foreach=None, differentiable=False,
                  fused=None):
         fused = self._compat("SGD", differentiable, fused)
         defaults = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
                         nesterov=nesterov, maximize=maximize,
-                        foreach=foreach if fused is None else fused)
+                        foreach=foreach if fused is None else fused,
+                        differentiable=differentiable, fused=fused)
         super().__init__(params, defaults)
 
     def _check_group(self, group):

@@ -73,5 +73,29 @@ def test_runtime_names_modern_scripts_call():
     dalam.set_float32_matmul_precision("highest")
     with pytest.raises(RuntimeError, match="expected 'highest'"):
         dalam.set_float32_matmul_precision("fast")
-    import dalam.utils.data
-    assert dalam.utils.data.get_worker_info() is None and torch.utils.data.get_worker_info() is None
+    from dalam.utils import data as dalam_data
+    assert dalam_data.get_worker_info() is None and torch.utils.data.get_worker_info() is None
+
+
+@pytest.mark.parametrize("make", [
+    lambda m, t: m.ParameterList([m.Parameter(t.ones(2, 3)), m.Parameter(t.ones(1))]),
+    lambda m, t: m.ParameterList([m.Parameter(t.ones(2))]),
+    lambda m, t: m.ParameterDict({"a": m.Parameter(t.ones(2, 3))}),
+    lambda m, t: m.RNNCell(3, 4, nonlinearity="relu"),
+    lambda m, t: m.RNN(3, 4, nonlinearity="relu"),
+    lambda m, t: m.Conv1d(2, 3, 3, padding="same"),
+])
+def test_module_reprs_as_pytorch(make):
+    # `print(model)` output: found by printing every layer under dalam run next to PyTorch
+    assert repr(make(nn, dalam)).replace("dalam.float32", "torch.float32") == repr(make(torch.nn, torch))
+
+
+@pytest.mark.parametrize("name, kw", [("Adam", {}), ("AdamW", {}), ("SGD", {"lr": 0.1}), ("RMSprop", {}),
+                                      ("Adagrad", {}), ("Adadelta", {}), ("Adamax", {}), ("RAdam", {}),
+                                      ("LBFGS", {})])
+def test_optimizer_param_groups_and_repr_as_pytorch(name, kw):
+    # print(optimizer) and state_dict()["param_groups"] hold PyTorch's keys and default values
+    d = getattr(dalam.optim, name)([nn.Parameter(dalam.ones(2))], **kw)
+    t = getattr(torch.optim, name)([torch.nn.Parameter(torch.ones(2))], **kw)
+    assert repr(d) == repr(t)
+    assert sorted(d.param_groups[0]) == sorted(t.param_groups[0])

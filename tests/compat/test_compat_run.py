@@ -210,3 +210,24 @@ def test_missing_script_and_usage(tmp_path):
                        timeout=60)
     assert r.returncode == 2 and "usage" in r.stderr
     assert (ROOT / "dalam" / "cli" / "run.py").is_file()
+
+
+def test_missing_dtypes_are_names_until_used(tmp_path):
+    r = dalam_run(tmp_path, """
+        import torch
+        ptdtype = {"float32": torch.float32, "bfloat16": torch.bfloat16}["float32"]
+        with torch.autocast(device_type="cpu", dtype=torch.bfloat16, enabled=False):
+            x = torch.ones(2, dtype=ptdtype)
+        print(torch.bfloat16, x.dtype == torch.bfloat16)
+        x.to(torch.bfloat16)
+        """)
+    assert r.returncode == 1 and r.stdout == "torch.bfloat16 False\n"
+    assert r.stderr.startswith("dalam run: error: script.py:7: torch.bfloat16 is not supported by dalam run")
+    assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_syntax_error_reported_as_python_does(tmp_path):
+    r = dalam_run(tmp_path, "import torch\nx = (\n")
+    assert r.returncode == 1
+    assert r.stderr.strip().splitlines()[-1] == "SyntaxError: '(' was never closed"
+    assert "Traceback" not in r.stderr and "runpy" not in r.stderr
