@@ -25,10 +25,11 @@ def batches(n, batch_size, rng):
 
 
 def train_rating_model(model, train, epochs=20, lr=0.01, reg=0.05, batch_size=1024, seed=0,
-                       bias_reg=0.1, log=None, weight_decay=0.0):
+                       bias_reg=0.1, log=None, weight_decay=0.0, valid=None):
     """Biased MF / TwoTower on explicit ratings: MSE + ``reg`` x squared rows
     of the batch (per rating, as Surprise's SVD), Adam (SparseAdam for the
-    tables when the model's embeddings are sparse)."""
+    tables when the model's embeddings are sparse).  With ``valid`` (Ratings
+    held out of ``train``) the model ends with its best epoch's weights."""
     rng = np.random.default_rng(seed)
     params = list(model.parameters())
     if getattr(model, "sparse", False):
@@ -39,6 +40,7 @@ def train_rating_model(model, train, epochs=20, lr=0.01, reg=0.05, batch_size=10
     else:
         opts = [optim.Adam(params, lr=lr, weight_decay=weight_decay)]
     u_all, i_all, r_all = train.user, train.item, train.rating
+    best, best_rmse = None, None
     for ep in range(epochs):
         model.train()
         tot = 0.0
@@ -54,8 +56,19 @@ def train_rating_model(model, train, epochs=20, lr=0.01, reg=0.05, batch_size=10
             for o in opts:
                 o.step()
             tot += float(mse.item()) * len(b)
+        msg = f"epoch {ep + 1}: train mse {tot / len(train):.4f}"
+        if valid is not None:  # keep the epoch with the best validation RMSE
+            model.eval()
+            p = predict_ratings(model, valid.user, valid.item)
+            v = float(np.sqrt(np.mean((p - valid.rating) ** 2)))
+            msg += f"  valid rmse {v:.4f}"
+            if best_rmse is None or v < best_rmse:
+                best_rmse = v
+                best = {k: t.detach().numpy().copy() for k, t in model.state_dict().items()}
         if log:
-            log(f"epoch {ep + 1}: train mse {tot / len(train):.4f}")
+            log(msg)
+    if valid is not None:
+        model.load_state_dict(best)
     model.eval()
     return model
 
