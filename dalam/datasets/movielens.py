@@ -183,11 +183,6 @@ def mku_split_index(raw, name):
     return b[_order(raw[b])], t[_order(raw[t])]
 
 
-def format_lines(rows):
-    """Rows back in ``u.data``'s text format (what mku.sh writes)."""
-    return "".join(f"{u}\t{i}\t{r}\t{t}\n" for u, i, r, t in rows.tolist())
-
-
 class Ratings:
     """A set of ratings as 0-based ``user`` and ``item`` indices, ``rating``
     (float32) and ``timestamp``; item i is ``(user, item, rating)`` for a
@@ -334,7 +329,8 @@ class MovieLens100K:
         return Ratings(base), Ratings(test)
 
     def split_text(self, name="u1"):
-        """(base, test) text of ``{name}.base`` / ``{name}.test`` byte for byte."""
+        """(base, test) text of ``{name}.base`` / ``{name}.test`` byte for byte
+        (mku.sh moves whole lines of u.data, so these are its lines, reordered)."""
         b, t = mku_split_index(self._raw, name)
         lines = self._lines
         return ("".join(lines[k] + "\n" for k in b.tolist()),
@@ -358,8 +354,8 @@ class MovieLens100K:
 
     # ------------------------------------------------------------------ features
     def user_features(self):
-        """(943, 2 + 2 + len(occupations)) float32: age/100, age band... as one-hots:
-        [age/100, gender M, gender F, occupation one-hot, age band one-hot]."""
+        """(943, 30) float32: [age/100, gender M, gender F, occupation one-hot (21),
+        age band one-hot (6)]."""
         occ = np.eye(len(self.occupations), dtype=np.float32)[self.user_occupation]
         band = np.eye(len(AGE_BANDS), dtype=np.float32)[self.age_band]
         g = np.stack([self.user_gender == "M", self.user_gender == "F"], 1).astype(np.float32)
