@@ -5,7 +5,8 @@ every rating is an implicit positive.  Models: most-popular (baseline), GMF,
 MLP and NeuMF (He et al. 2017; 4 sampled negatives per positive, fresh each
 epoch, BCE) and a SASRec-style sequence model (causal self-attention over the
 user's history).  The epoch of each model is chosen on a validation item
-(each user's second-latest rating, held out of fitting).  Two protocols: NCF's (the held-out item among 99 sampled
+(each user's second-latest rating, held out of fitting), then the model is
+trained again for that many epochs on all the training data.  Two protocols: NCF's (the held-out item among 99 sampled
 unrated items; HR@10, NDCG@10, MRR) and full ranking over every item the
 user has not rated.  Also catalogue coverage and popularity bias of the
 top-10 lists, and HR@10 per gender and age band.
@@ -23,14 +24,16 @@ import time
 def parser():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--models", default="pop,gmf,mlp,neumf,sasrec")
-    ap.add_argument("--epochs", type=int, default=20, help="GMF/MLP/NeuMF epochs")
-    ap.add_argument("--sasrec-epochs", type=int, default=60)
+    ap.add_argument("--epochs", type=int, default=12, help="GMF/MLP/NeuMF epochs (validation)")
+    ap.add_argument("--sasrec-epochs", type=int, default=30)
     ap.add_argument("--dim", type=int, default=32, help="GMF / NeuMF factor size")
     ap.add_argument("--layers", default="128,64,32")
     ap.add_argument("--negatives", type=int, default=4)
     ap.add_argument("--batch", type=int, default=256)
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--limit-users", type=int, default=0, help="evaluate only this many users")
+    ap.add_argument("--refit", type=int, default=1,
+                    help="1: after choosing the epoch on validation, retrain on all training data")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--data", default=None)
     ap.add_argument("--out", default="runs/movielens_ranking", help="results JSON and the NeuMF run")
@@ -100,6 +103,9 @@ def main(args):
     sampler = NegativeSampler(fit_part, ds.num_users, ds.num_items, args.negatives, seed=args.seed,
                               seen=fit_seen)
 
+    full_sampler = NegativeSampler(train, ds.num_users, ds.num_items, args.negatives,
+                                   seed=args.seed + 7, seen=seen)
+
     def ncf_eval(m):  # on the validation items: picks the epoch, never sees the test items
         r = M.ranking_report(M.ranks_of_first(fit.score_candidates(m, vusers, vcand)), 10)
         return {f"val {k}": v for k, v in r.items()}
@@ -112,8 +118,17 @@ def main(args):
             continue
         t = time.time()
         model = make()
+        hist = []
         fit.train_implicit(model, sampler, args.epochs, args.lr, args.batch, args.seed,
-                           log=lambda s: print(f"  {key} {s}", flush=True), evaluate=ncf_eval)
+                           log=lambda s: print(f"  {key} {s}", flush=True), evaluate=ncf_eval,
+                           history=hist)
+        if args.refit:  # the chosen number of epochs again, on all the training data
+            best_ep = 1 + int(np.argmax([h["val HR@10"] for h in hist]))
+            print(f"  {key}: refit on all training data for {best_ep} epochs", flush=True)
+            dalam.manual_seed(args.seed)
+            model = make()
+            fit.train_implicit(model, full_sampler, best_ep, args.lr, args.batch, args.seed,
+                               log=lambda s: print(f"  {key} refit {s}", flush=True))
         report(type(model).__name__, model.score_all(users), fit.score_candidates(model, users, cand),
                time.time() - t)
         if key == "neumf":
@@ -134,8 +149,17 @@ def main(args):
             s = m.score_next([fhist[u] for u in vusers])
             r = M.ranking_report(M.ranks_of_first(np.take_along_axis(s, vcand, 1)), 10)
             return {f"val {k}": v for k, v in r.items()}
+        shist = []
         fit.train_sasrec(model, fhist, args.sasrec_epochs, 1e-3, 128, args.seed,
-                         log=lambda s: print(f"  sasrec {s}", flush=True), evaluate=seq_eval)
+                         log=lambda s: print(f"  sasrec {s}", flush=True), evaluate=seq_eval,
+                         history=shist)
+        if args.refit and shist:
+            best_ep = max(shist, key=lambda h: h[1]["val HR@10"])[0]
+            print(f"  sasrec: refit on all training data for {best_ep} epochs", flush=True)
+            dalam.manual_seed(args.seed)
+            model = SASRec(ds.num_items, max_len=50, dim=64, heads=2, layers=2, dropout=0.2)
+            fit.train_sasrec(model, hist, best_ep, 1e-3, 128, args.seed,
+                             log=lambda s: print(f"  sasrec refit {s}", flush=True))
         full = model.score_next([hist[u] for u in users])
         report("SASRec", full, np.take_along_axis(full, cand, 1), time.time() - t)
 

@@ -167,3 +167,35 @@ def test_recommend_cli(tmp_path, ml):
     bad = subprocess.run([sys.executable, "-m", "dalam.cli", "recommend", str(tmp_path),
                           "--user", "1"], capture_output=True, text=True, env=env)
     assert bad.returncode == 1 and "not a recommender run folder" in bad.stderr
+
+
+def _example(name):
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(name, ROOT / "examples" / f"{name}.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_examples_run_small(tmp_path, capsys):
+    """The three MovieLens examples end to end with tiny settings (the full runs
+    and their figures are in docs/RESULTS.md)."""
+    data = os.environ.get("DALAM_DATA")
+    ex = _example("movielens_rating")
+    res = ex.main(ex.parser().parse_args(["--folds", "u1", "--epochs", "1", "--autorec-epochs", "1",
+                                          "--dim", "16", "--autorec-hidden", "32",
+                                          "--out", str(tmp_path / "r"), "--data", str(data)]))
+    assert set(res) == {"BiasedMF", "AutoRec", "Blend (MF+AutoRec)/2"}
+    assert res["BiasedMF"]["rmse_mean"] < 1.1 and (tmp_path / "r" / "mf_u1" / "run.json").is_file()
+    ex = _example("movielens_ranking")
+    res = ex.main(ex.parser().parse_args(["--models", "pop,gmf", "--epochs", "1", "--dim", "8",
+                                          "--batch", "2048", "--limit-users", "60",
+                                          "--out", str(tmp_path / "k"), "--data", str(data)]))
+    assert res["GMF"]["ncf HR@10"] > 0.2 and 0 < res["MostPopular"]["coverage@10"] < 0.2
+    out = capsys.readouterr().out
+    assert "| MostPopular |" in out and "refit on all training data for 1 epochs" in out
+    ex = _example("movielens_coldstart")
+    res = ex.main(ex.parser().parse_args(["--epochs", "1", "--tt-epochs", "1", "--cold-users", "20",
+                                          "--tt-dim", "8", "--out", str(tmp_path / "c"),
+                                          "--data", str(data)]))
+    assert res["TwoTower"]["cold as new users (id -1)"] < res["global mean"]["cold"] + 0.05

@@ -169,3 +169,50 @@ def test_sparse_adam_step_touches_only_batch_rows():
     opt.step()
     changed = np.flatnonzero(np.any(e.weight.detach().numpy() != before, 1))
     assert changed.tolist() == [5, 70000]
+
+
+def test_sparse_gradient_with_clipping_and_zero_grad_matches_torch():
+    w0 = np.random.default_rng(0).standard_normal((30, 4)).astype(np.float32)
+    e = nn.Embedding(30, 4, sparse=True)
+    e.weight._data[:] = w0
+    te = torch.nn.Embedding(30, 4, sparse=True)
+    te.weight.data[:] = torch.tensor(w0)
+    idx = np.array([1, 5, 5, 29])
+    (e(dalam.tensor(idx)) ** 3).sum().backward()
+    (te(torch.tensor(idx)) ** 3).sum().backward()
+    te.weight.grad = te.weight.grad.to_dense()  # torch's clip_grad_norm_ has no sparse kernel
+    n = nn.utils.clip_grad_norm_(e.parameters(), 1.0)
+    tn = torch.nn.utils.clip_grad_norm_(te.parameters(), 1.0)
+    assert float(n.item()) == pytest.approx(float(tn), rel=1e-5)
+    assert e.weight.grad.is_sparse  # scaled in place, still row-sparse
+    np.testing.assert_allclose(e.weight.grad.to_dense().numpy(), te.weight.grad.numpy(),
+                               rtol=1e-5, atol=1e-7)
+    nn.utils.clip_grad_value_(e.parameters(), 0.1)
+    assert np.abs(e.weight.grad.to_dense().numpy()).max() <= 0.1 + 1e-7
+    e.zero_grad(set_to_none=False)
+    assert e.weight.grad is None
+
+
+def test_embedding_bag_max_norm_matches_torch():
+    e, te = _pair("sum", max_norm=1.0)
+    y = e(dalam.tensor(INP), dalam.tensor(OFF))
+    ty = te(torch.tensor(INP), torch.tensor(OFF))
+    y.sum().backward()
+    ty.sum().backward()
+    np.testing.assert_allclose(y.detach().numpy(), ty.detach().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(e.weight.detach().numpy(), te.weight.detach().numpy(), rtol=1e-5,
+                               atol=1e-6)
+    np.testing.assert_allclose(e.weight.grad.numpy(), te.weight.grad.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_embedding_bag_scale_grad_by_freq_is_embeddings_then_sum():
+    """scale_grad_by_freq divides each row's gradient by its count in the batch, as
+    torch.nn.Embedding(scale_grad_by_freq=True) does.  (torch 2.13's CPU EmbeddingBag
+    looks the counts up in sorted order instead: for input [3, 1, 1] it gives row 3
+    a gradient of 0.5 and row 1 of 1.0; we follow the documented rule.)"""
+    e, _ = _pair("sum", scale_grad_by_freq=True)
+    te = torch.nn.Embedding(20, 5, scale_grad_by_freq=True)
+    te.weight.data[:] = torch.tensor(e.weight.detach().numpy())
+    e(dalam.tensor(INP), dalam.tensor(OFF)).sum().backward()
+    te(torch.tensor(INP)).sum().backward()  # every element is in some bag: same total
+    np.testing.assert_allclose(e.weight.grad.numpy(), te.weight.grad.numpy(), rtol=1e-6)

@@ -39,7 +39,9 @@ def explain(item_vecs, liked, recs, k=2):
 
 
 def plot_items(item_vecs, ds, path):
-    """2-D PCA of item embeddings, coloured by each movie's first genre; the
+    """2-D PCA of item embeddings of the movies with >= 20 ratings.  Movies
+    listed under a single genre are coloured by it (multi-genre movies in
+    grey), so genres the model has learned to separate show as regions; the
     most-rated movies are labelled."""
     try:
         import matplotlib
@@ -51,21 +53,25 @@ def plot_items(item_vecs, ds, path):
     _, _, vt = np.linalg.svd(x, full_matrices=False)
     xy = x @ vt[:2].T
     counts = np.bincount(ds.ratings.item, minlength=ds.num_items)
+    shown = counts >= 20  # embeddings of rarely rated movies are mostly noise
+    single = ds.genres.sum(1) == 1
     genre = ds.primary_genre()
     fig, ax = plt.subplots(figsize=(10, 8))
-    shown = counts >= 20  # embeddings of rarely rated movies are mostly noise
-    cmap = plt.get_cmap("tab20")
-    for g in np.unique(genre[shown]):
-        m = shown & (genre == g)
-        ax.scatter(xy[m, 0], xy[m, 1], s=8 + counts[m] / 15, alpha=0.6, color=cmap(g % 20),
-                   label=f"{ds.genre_names[g]} ({m.sum()})")
-    for i in np.argsort(-counts)[:25]:
-        ax.annotate(ds.titles[i][:28], xy[i], fontsize=7, alpha=0.8)
-    ax.set_title(f"Item embeddings (PCA), {shown.sum()} movies with >= 20 ratings, "
-                 "coloured by first listed genre")
+    m = shown & ~single
+    ax.scatter(xy[m, 0], xy[m, 1], s=6, color="0.8", label=f"several genres ({m.sum()})")
+    cmap = plt.get_cmap("tab10")
+    gs = [g for g in np.unique(genre[shown & single]) if (shown & single & (genre == g)).sum() >= 5]
+    for c, g in enumerate(gs):
+        m = shown & single & (genre == g)
+        ax.scatter(xy[m, 0], xy[m, 1], s=14, alpha=0.85, color=cmap(c % 10),
+                   label=f"{ds.genre_names[g]} only ({m.sum()})")
+    for i in np.argsort(-counts)[:15]:
+        ax.annotate(ds.titles[i][:24], xy[i], fontsize=7, alpha=0.7)
+    ax.set_title(f"Item embeddings (PCA) of {shown.sum()} movies with >= 20 ratings; "
+                 "single-genre movies coloured")
     ax.set_xlabel("PC 1")
     ax.set_ylabel("PC 2")
-    ax.legend(fontsize=7, markerscale=1.5, loc="best")
+    ax.legend(fontsize=8, loc="best")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

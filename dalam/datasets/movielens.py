@@ -81,10 +81,15 @@ def _lines(path):
     return data.decode("latin-1").split("\n")[:-1]
 
 
-def read_ratings(path):
+def read_ratings(path, with_lines=False):
     """``u.data``-format file (user, item, rating, timestamp; tab-separated)
-    as an (N, 4) int64 array of raw values, in file order."""
+    as an (N, 4) int64 array of raw values, in file order (and the text lines)."""
     lines = _lines(path)
+    a = _parse_ratings(path, lines)
+    return (a, lines) if with_lines else a
+
+
+def _parse_ratings(path, lines):
     try:
         a = np.array(" ".join(lines).split(), dtype=np.int64)
         ok = a.size == 4 * len(lines)
@@ -138,13 +143,24 @@ def read_items(path):
 
 
 # ---------------------------------------------------------------------------- splits
-def _sorted(rows):
+def _order(rows):
     """``sort -t"<TAB>" -k 1,1n -k 2,2n`` on unique (user, item) pairs."""
-    return rows[np.lexsort((rows[:, 1], rows[:, 0]))]
+    return np.lexsort((rows[:, 1], rows[:, 0]))
+
+
+def _sorted(rows):
+    return rows[_order(rows)]
 
 
 def mku_split(raw, name):
     """(base, test) raw rows of split ``name`` built as ``mku.sh`` builds them."""
+    b, t = mku_split_index(raw, name)
+    return raw[b], raw[t]
+
+
+def mku_split_index(raw, name):
+    """(base, test) row indices into ``raw`` (u.data order) of split ``name``,
+    each in the order of the files ``mku.sh`` writes (sorted by user, item)."""
     if name not in SPLITS:
         raise ValueError(f"MovieLens100K: split must be one of {', '.join(SPLITS)}, got {name!r}")
     n = len(raw)
@@ -163,12 +179,8 @@ def mku_split(raw, name):
         count = np.empty(n, np.int64)
         count[order] = np.arange(n) - first + 1
         test = (count >= start) & (count <= stop)
-    return _sorted(raw[~test]), _sorted(raw[test])
-
-
-def format_lines(rows):
-    """Rows back in ``u.data``'s text format (what mku.sh writes)."""
-    return "".join(f"{u}\t{i}\t{r}\t{t}\n" for u, i, r, t in rows.tolist())
+    b, t = np.flatnonzero(~test), np.flatnonzero(test)
+    return b[_order(raw[b])], t[_order(raw[t])]
 
 
 class Ratings:
@@ -272,7 +284,7 @@ class MovieLens100K:
 
     def __init__(self, root=None, download=True):
         self.folder = find_folder(root, download)
-        self._raw = read_ratings(self.folder / "u.data")
+        self._raw, self._lines = read_ratings(self.folder / "u.data", with_lines=True)
         users = read_users(self.folder / "u.user")
         items = read_items(self.folder / "u.item")
         self.num_users, self.num_items = len(users), len(items)
@@ -317,9 +329,12 @@ class MovieLens100K:
         return Ratings(base), Ratings(test)
 
     def split_text(self, name="u1"):
-        """(base, test) text of ``{name}.base`` / ``{name}.test`` byte for byte."""
-        base, test = mku_split(self._raw, name)
-        return format_lines(base), format_lines(test)
+        """(base, test) text of ``{name}.base`` / ``{name}.test`` byte for byte
+        (mku.sh moves whole lines of u.data, so these are its lines, reordered)."""
+        b, t = mku_split_index(self._raw, name)
+        lines = self._lines
+        return ("".join(lines[k] + "\n" for k in b.tolist()),
+                "".join(lines[k] + "\n" for k in t.tolist()))
 
     def leave_one_out(self):
         """(train, test): each user's latest rating (largest timestamp; among
@@ -339,8 +354,8 @@ class MovieLens100K:
 
     # ------------------------------------------------------------------ features
     def user_features(self):
-        """(943, 2 + 2 + len(occupations)) float32: age/100, age band... as one-hots:
-        [age/100, gender M, gender F, occupation one-hot, age band one-hot]."""
+        """(943, 30) float32: [age/100, gender M, gender F, occupation one-hot (21),
+        age band one-hot (6)]."""
         occ = np.eye(len(self.occupations), dtype=np.float32)[self.user_occupation]
         band = np.eye(len(AGE_BANDS), dtype=np.float32)[self.age_band]
         g = np.stack([self.user_gender == "M", self.user_gender == "F"], 1).astype(np.float32)

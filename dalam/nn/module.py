@@ -580,7 +580,7 @@ class Module:
         for p in self.parameters():
             if p.grad is None:
                 continue
-            if set_to_none:
+            if set_to_none or p.grad.is_sparse:
                 p.grad = None
             else:
                 p.grad.grad_fn = None

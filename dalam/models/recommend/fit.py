@@ -25,10 +25,11 @@ def batches(n, batch_size, rng):
 
 
 def train_rating_model(model, train, epochs=20, lr=0.01, reg=0.05, batch_size=1024, seed=0,
-                       bias_reg=0.1, log=None, weight_decay=0.0):
+                       bias_reg=0.1, log=None, weight_decay=0.0, valid=None):
     """Biased MF / TwoTower on explicit ratings: MSE + ``reg`` x squared rows
     of the batch (per rating, as Surprise's SVD), Adam (SparseAdam for the
-    tables when the model's embeddings are sparse)."""
+    tables when the model's embeddings are sparse).  With ``valid`` (Ratings
+    held out of ``train``) the model ends with its best epoch's weights."""
     rng = np.random.default_rng(seed)
     params = list(model.parameters())
     if getattr(model, "sparse", False):
@@ -39,6 +40,7 @@ def train_rating_model(model, train, epochs=20, lr=0.01, reg=0.05, batch_size=10
     else:
         opts = [optim.Adam(params, lr=lr, weight_decay=weight_decay)]
     u_all, i_all, r_all = train.user, train.item, train.rating
+    best, best_rmse = None, None
     for ep in range(epochs):
         model.train()
         tot = 0.0
@@ -54,8 +56,19 @@ def train_rating_model(model, train, epochs=20, lr=0.01, reg=0.05, batch_size=10
             for o in opts:
                 o.step()
             tot += float(mse.item()) * len(b)
+        msg = f"epoch {ep + 1}: train mse {tot / len(train):.4f}"
+        if valid is not None:  # keep the epoch with the best validation RMSE
+            model.eval()
+            p = predict_ratings(model, valid.user, valid.item)
+            v = float(np.sqrt(np.mean((p - valid.rating) ** 2)))
+            msg += f"  valid rmse {v:.4f}"
+            if best_rmse is None or v < best_rmse:
+                best_rmse = v
+                best = {k: t.detach().numpy().copy() for k, t in model.state_dict().items()}
         if log:
-            log(f"epoch {ep + 1}: train mse {tot / len(train):.4f}")
+            log(msg)
+    if valid is not None:
+        model.load_state_dict(best)
     model.eval()
     return model
 
@@ -98,11 +111,12 @@ def train_autorec(model, train, epochs=100, lr=1e-3, weight_decay=0.0, reg=1.0, 
 
 
 def train_implicit(model, sampler, epochs=20, lr=1e-3, batch_size=256, seed=0, log=None,
-                   evaluate=None, weight_decay=0.0):
+                   evaluate=None, weight_decay=0.0, history=None):
     """GMF / MLP / NeuMF on implicit feedback: BCE-with-logits on positives and
     fresh sampled negatives each epoch.  With ``evaluate`` (a function of the
     model returning {name: value}, higher is better, on *validation* data), the
-    model ends with the weights of its best epoch by the first value."""
+    model ends with the weights of its best epoch by the first value (and
+    ``history``, a list, receives each epoch's values)."""
     rng = np.random.default_rng(seed)
     opt = optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
     lossf = nn.BCEWithLogitsLoss()
@@ -121,6 +135,8 @@ def train_implicit(model, sampler, epochs=20, lr=1e-3, batch_size=256, seed=0, l
         msg = f"epoch {ep + 1}: bce {tot / len(u_all):.4f}"
         if evaluate is not None:
             res = evaluate(model)
+            if history is not None:
+                history.append(res)
             msg += "  " + "  ".join(f"{k} {v:.4f}" for k, v in res.items())
             key = next(iter(res.values()))
             if best_key is None or key > best_key:  # keep the best epoch on the validation data
@@ -150,7 +166,7 @@ def user_histories(ratings, num_users):
 
 
 def train_sasrec(model, histories, epochs=50, lr=1e-3, batch_size=128, seed=0, log=None,
-                 evaluate=None):
+                 evaluate=None, history=None, eval_every=5):
     """Next-item prediction at every position, full softmax cross-entropy."""
     rng = np.random.default_rng(seed)
     opt = optim.Adam(model.parameters(), lr=lr, betas=(0.9, 0.98))
@@ -176,8 +192,10 @@ def train_sasrec(model, histories, epochs=50, lr=1e-3, batch_size=128, seed=0, l
             n += 1
         model.eval()
         msg = f"epoch {ep + 1}: ce {tot / n:.4f}"
-        if evaluate is not None and (ep + 1) % 5 == 0:
+        if evaluate is not None and (ep + 1) % eval_every == 0:
             res = evaluate(model)
+            if history is not None:
+                history.append((ep + 1, res))
             msg += "  " + "  ".join(f"{k} {v:.4f}" for k, v in res.items())
             key = next(iter(res.values()))
             if best_key is None or key > best_key:  # best epoch on validation data

@@ -4,6 +4,9 @@ occupation; genres, year), meeting in a dot product plus biases:
 
     r(u, i) = mu + b_u + b_i + f(user u) . g(item i)
 
+where each vector is an id embedding plus an MLP of the features, and each
+bias an id bias plus a linear function of the features.
+
 Cold start: every id table has one extra "unknown" row, and during training
 each id is replaced by it with probability ``id_dropout``, so the towers learn
 to score from features alone.  A user or item never seen in training (id
@@ -26,11 +29,15 @@ class _Tower(nn.Module):
         self.embedding = nn.Embedding(n + 1, dim)  # row n: unknown / cold
         self.bias = nn.Embedding(n + 1, 1)
         self.features = nn.Sequential(nn.Linear(feat_dim, hidden), nn.ReLU(), nn.Linear(hidden, dim))
+        self.feature_bias = nn.Linear(feat_dim, 1)  # e.g. how generous an age group rates
         nn.init.normal_(self.embedding.weight, 0.0, 0.05)
         nn.init.zeros_(self.bias.weight)
+        nn.init.zeros_(self.feature_bias.weight)
+        nn.init.zeros_(self.feature_bias.bias)
 
     def forward(self, ids, feats):
-        return self.embedding(ids) + self.features(feats), self.bias(ids).reshape(-1)
+        return (self.embedding(ids) + self.features(feats),
+                self.bias(ids).reshape(-1) + self.feature_bias(feats).reshape(-1))
 
 
 class TwoTower(nn.Module):

@@ -66,7 +66,10 @@ def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
     if coef == 1.0:
         return
     for g in grads:
-        g._data *= g._data.dtype.type(coef) if g._data.dtype.kind == "f" else coef
+        if g.is_sparse:  # row-sparse gradient (Embedding(sparse=True)): scale its rows only
+            g._sp = g._sp * coef
+        else:
+            g._data *= g._data.dtype.type(coef) if g._data.dtype.kind == "f" else coef
         g._vc[0] += 1
 
 
@@ -98,7 +101,11 @@ def clip_grad_value_(parameters, clip_value, foreach=None):
     """Clamp every gradient element to ``[-clip_value, clip_value]`` in place."""
     c = float(clip_value)
     for p in _as_list(parameters):
-        if p.grad is not None:
+        if p.grad is not None and p.grad.is_sparse:  # clip the coalesced rows
+            sp = p.grad._sp.coalesce()
+            p.grad._sp = type(sp)(sp.indices, np.clip(sp.values, -c, c), sp.shape, True)
+            p.grad._vc[0] += 1
+        elif p.grad is not None:
             np.clip(p.grad._data, -c, c, out=p.grad._data)
             p.grad._vc[0] += 1
 
