@@ -108,10 +108,8 @@ export class Output {
     acc.dataset.value = f.test_acc;
     document.getElementById("train-acc").textContent = (100 * f.train_acc).toFixed(1) + "%";
     if (f.heat) {
-      const bytes = decode(f.heat);
-      const signed = new Uint8Array(bytes.length);       // probability p -> 2p - 1 on the signed scale
-      for (let i = 0; i < bytes.length; i++) signed[i] = bytes[i];
-      this.heatPicture = signedPicture(signed, f.heat_side, 0.35);
+      // bytes are 255 p: 127.5 (p = 0.5) is white, the boundary; 0 orange, 255 blue
+      this.heatPicture = signedPicture(decode(f.heat), f.heat_side, 0.35);
       this.drawHeat();
     }
     if (f.digits_pred && this.digitCaptions) {
@@ -149,7 +147,9 @@ export class Output {
     line(1, "#9aa5ab");
     line(2, "#111");
     ctx.fillStyle = "#6b7780"; ctx.font = `${10 * r}px sans-serif`;
-    ctx.fillText(`max ${fmt(ymax / 1.05, 3)}`, 4 * r, 11 * r);
-    ctx.fillText(`step ${x1}`, w - 60 * r, h - 4 * r);
+    ctx.fillText(`loss (max ${fmt(ymax / 1.05, 3)})`, 4 * r, 11 * r);
+    ctx.textAlign = "right";
+    ctx.fillText(`step ${x0} – ${x1}`, w - 4 * r, 11 * r);
+    ctx.textAlign = "left";
   }
 }
