@@ -365,3 +365,22 @@ def test_a_diverging_run_pauses_with_a_clear_reason():
                     assert (await _next_reply(ws))["type"] == "pong"
         asyncio.run(run())
         assert proc.poll() is None
+
+
+def test_quick_pause_play_keeps_one_training_loop():
+    from dalam.playground.sessions import SessionManager
+
+    async def run():
+        async def send(msg):
+            pass
+        mgr = SessionManager()
+        s = await mgr.open(send)
+        for _ in range(5):
+            await s.handle("play", {})
+            s.playing = False            # a pause that has not waited for the loop yet
+            await s.handle("play", {})
+        await asyncio.sleep(0.3)
+        loops = [t for t in asyncio.all_tasks() if "_play_loop" in repr(t.get_coro())]
+        assert len(loops) == 1
+        await mgr.close(s.id)
+    asyncio.run(run())

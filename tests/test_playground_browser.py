@@ -4,9 +4,7 @@ build a network for the spiral and train it, run the XOR lessons, look inside
 one backward pass, export the code and run it.
 
 A missing Chromium is a failure, not a skip (.ci/run installs it)."""
-import json
 import os
-import pathlib
 import re
 import shutil
 import subprocess

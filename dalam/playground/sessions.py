@@ -26,6 +26,7 @@ class Session:
         self.pg = None
         self.playing = False
         self._task = None
+        self._generation = 0               # which play loop is the current one
         self._busy = asyncio.Lock()        # one operation on self.pg at a time
         self.last_seen = time.monotonic()
         self.frames = 0
@@ -87,14 +88,16 @@ class Session:
         fr["frame_ms"] = round((time.perf_counter() - t) * 1e3, 2)
         return fr
 
-    async def _play_loop(self):
+    async def _play_loop(self, generation):
         loop = asyncio.get_running_loop()
+        me = asyncio.current_task()
         try:
-            while self.playing and not self.closed:
+            # a quick Pause + Play starts a new loop: this one then ends at its next check
+            while self.playing and not self.closed and generation == self._generation:
                 t0 = loop.time()
                 budget = max(MIN_BUDGET, TRAIN_BUDGET / max(1, self.manager.n_playing()))
                 async with self._busy:
-                    if not self.playing:
+                    if not self.playing or generation != self._generation:
                         break
                     frame = await asyncio.to_thread(self._train_then_frame, self.pg, budget)
                 await self._send_frame(frame)
@@ -104,15 +107,16 @@ class Session:
                                      "reason": "diverged"})
                     break
                 await asyncio.sleep(max(0.0, FRAME_INTERVAL - (loop.time() - t0)))
-        except (ConnectionError, RuntimeError) as e:     # the tab went away mid-send
-            log.info("session %s: stopped streaming (%s)", self.id[:6], e)
+        except Exception as e:
             self.playing = False
-        except Exception:
-            log.exception("session %s: training failed", self.id[:6])
-            self.playing = False
-            await self._safe_send({"type": "error", "error": "training stopped: internal error (see server log)"})
+            if self.closed or isinstance(e, ConnectionError):      # the tab went away mid-send
+                log.info("session %s: stopped streaming (%s)", self.id[:6], e)
+            else:
+                log.exception("session %s: training failed", self.id[:6])
+                await self._safe_send({"type": "error", "error": "training stopped: internal error (see server log)"})
         finally:
-            self._task = None
+            if self._task is me:
+                self._task = None
 
     async def _safe_send(self, msg):
         try:
@@ -136,7 +140,8 @@ class Session:
         if kind == "play":
             if not self.playing:
                 self.playing = True
-                self._task = asyncio.ensure_future(self._play_loop())
+                self._generation += 1
+                self._task = asyncio.ensure_future(self._play_loop(self._generation))
             return {"type": "state", "playing": True}
         if kind == "pause":
             await self._pause()

@@ -37,6 +37,7 @@ const network = new Network({
     setConfig({ features: feats });
   },
   setHidden: (hidden) => setConfig({ hidden }),
+  hover: (picture, label) => output.hover(picture, label),
   pickWeight: (w) => { state.weight = w; network.select(w); if (state.point === null) pickPoint(0); else inspect(); },
 });
 const output = new Output((i) => pickPoint(i));

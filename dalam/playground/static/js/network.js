@@ -67,6 +67,7 @@ export class Network {
       FEATURES.forEach((f, i) => {
         const on = cfg.features.includes(f);
         const n = this.node(xIn, top + i * s * 1.3, s, FEATURE_LABEL[f], "feature" + (on ? "" : " off"));
+        n.title = `input ${FEATURE_LABEL[f]}`;
         n.node.title = on ? `input feature ${f} (click to switch off)` : `click to use ${f} as an input`;
         n.node.addEventListener("click", () => this.h.toggleFeature(f));
         n.feature = f;
@@ -80,7 +81,11 @@ export class Network {
     hidden.forEach((n, l) => {
       const s = sizeFor(n);
       const col = [];
-      for (let j = 0; j < n; j++) col.push(this.node(xs[l + 1], top + j * s * 1.3, s, "", "neuron"));
+      for (let j = 0; j < n; j++) {
+        const node = this.node(xs[l + 1], top + j * s * 1.3, s, "", "neuron");
+        node.title = `hidden layer ${l + 1}, neuron ${j}: its output`;
+        col.push(node);
+      }
       this.pos.push(col);
       const ctl = document.createElement("div");
       ctl.className = "layer-ctrl";
@@ -101,6 +106,7 @@ export class Network {
     const out = [];
     for (let j = 0; j < nOut; j++) {
       const n = this.node(xOut, top + (this.digits() ? j * so * 1.3 : 60), so, this.digits() ? String(j) : "output", "output-node");
+      n.title = "the output: P(blue)";
       out.push(n);
     }
     this.pos.push(out);
@@ -109,6 +115,12 @@ export class Network {
     if (this.frame) this.update(this.frame);
     if (this.featurePictures) this.setFeaturePictures(this.featurePictures);
     if (this.overlay) this.showValues(...this.overlay);
+  }
+
+  paint(n, picture, smooth = true) {
+    n.picture = picture;
+    blit(n.canvas, picture, smooth);
+    if (this.hovered === n && this.h.hover) this.h.hover(picture, n.title);
   }
 
   node(x, y, s, label, cls) {
@@ -122,13 +134,17 @@ export class Network {
     if (label) { const lb = document.createElement("span"); lb.className = "label"; lb.textContent = label; node.append(lb); }
     const val = document.createElement("span"); val.className = "val"; val.hidden = true; node.append(val);
     this.el.append(node);
-    return { x, y: y + s / 2, s, node, canvas: cv, val };
+    const n = { x, y: y + s / 2, s, node, canvas: cv, val, picture: null };
+    // hovering a neuron shows its picture big, in the output panel
+    node.addEventListener("mouseenter", () => { this.hovered = n; if (n.picture && this.h.hover) this.h.hover(n.picture, n.title); });
+    node.addEventListener("mouseleave", () => { this.hovered = null; if (this.h.hover) this.h.hover(null); });
+    return n;
   }
 
   setFeaturePictures(msg) {
     this.featurePictures = msg;
     if (!this.cfg || this.digits() || !msg.feature_pictures) return;
-    for (const n of this.featureNodes) blit(n.canvas, signedPicture(decode(msg.feature_pictures[n.feature]), msg.neuron_side));
+    for (const n of this.featureNodes) this.paint(n, signedPicture(decode(msg.feature_pictures[n.feature]), msg.neuron_side));
   }
 
   setDigitInput(b64, side) {
@@ -145,10 +161,10 @@ export class Network {
     const side = f.neuron_side;
     (f.neurons || []).forEach((layer, l) => layer.forEach((b64, j) => {
       const n = this.pos[l + 1] && this.pos[l + 1][j];
-      if (n && b64) blit(n.canvas, signedPicture(decode(b64), side), !this.digits());
+      if (n && b64) this.paint(n, signedPicture(decode(b64), side), !this.digits());
     }));
     if (f.output_picture && this.pos[this.pos.length - 1][0]) {
-      blit(this.pos[this.pos.length - 1][0].canvas, signedPicture(decode(f.output_picture), side));
+      this.paint(this.pos[this.pos.length - 1][0], signedPicture(decode(f.output_picture), side));
     }
     if (f.digits_pred) {
       // output nodes: how often each digit is guessed among the shown test digits

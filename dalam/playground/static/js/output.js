@@ -12,6 +12,7 @@ export class Output {
     this.data = null;
     this.heatPicture = null;
     this.picked = null;
+    this.hoverPicture = null;      // a neuron's picture while the pointer is on it
     this.onPickPoint = onPickPoint;
     this.showTest.addEventListener("change", () => this.drawHeat());
     this.heat.addEventListener("click", (e) => this.click(e));
@@ -51,7 +52,8 @@ export class Output {
   drawHeat() {
     if (!this.data || this.data.dataset === "digits") return;
     const ctx = this.heat.getContext("2d");
-    if (this.heatPicture) blit(this.heat, this.heatPicture, true);
+    const picture = this.hoverPicture || this.heatPicture;
+    if (picture) blit(this.heat, picture, true);
     else { ctx.fillStyle = "#fff"; ctx.fillRect(0, 0, this.heat.width, this.heat.height); }
     const r = (window.devicePixelRatio || 1);
     // axes
@@ -74,6 +76,12 @@ export class Output {
       ctx.beginPath(); ctx.arc(px, py, 8 * r, 0, 2 * Math.PI);
       ctx.strokeStyle = "#c2185b"; ctx.lineWidth = 2.5 * r; ctx.stroke();
     }
+    if (this.hoverPicture && this.hoverLabel) {
+      ctx.font = `bold ${12 * r}px sans-serif`;
+      const wText = ctx.measureText(this.hoverLabel).width;
+      ctx.fillStyle = "rgba(255,255,255,0.85)"; ctx.fillRect(4 * r, 4 * r, wText + 10 * r, 18 * r);
+      ctx.fillStyle = "#263238"; ctx.fillText(this.hoverLabel, 9 * r, 17 * r);
+    }
     ctx.fillStyle = "rgba(0,0,0,0.45)"; ctx.font = `${10 * r}px sans-serif`;
     ctx.fillText("-6", 3 * r, cy - 3 * r); ctx.fillText("6", this.heat.width - 10 * r, cy - 3 * r);
     ctx.fillText("6", cx + 3 * r, 11 * r); ctx.fillText("-6", cx + 3 * r, this.heat.height - 3 * r);
@@ -95,6 +103,8 @@ export class Output {
 
   pick(i) { this.picked = i; this.drawHeat(); }
 
+  hover(picture, label) { this.hoverPicture = picture; this.hoverLabel = label; this.drawHeat(); }
+
   reset() { this.curve = []; this.drawChart(); }
 
   frame(f) {
@@ -108,10 +118,8 @@ export class Output {
     acc.dataset.value = f.test_acc;
     document.getElementById("train-acc").textContent = (100 * f.train_acc).toFixed(1) + "%";
     if (f.heat) {
-      const bytes = decode(f.heat);
-      const signed = new Uint8Array(bytes.length);       // probability p -> 2p - 1 on the signed scale
-      for (let i = 0; i < bytes.length; i++) signed[i] = bytes[i];
-      this.heatPicture = signedPicture(signed, f.heat_side, 0.35);
+      // bytes are 255 p: 127.5 (p = 0.5) is white, the boundary; 0 orange, 255 blue
+      this.heatPicture = signedPicture(decode(f.heat), f.heat_side, 0.35);
       this.drawHeat();
     }
     if (f.digits_pred && this.digitCaptions) {
@@ -149,7 +157,9 @@ export class Output {
     line(1, "#9aa5ab");
     line(2, "#111");
     ctx.fillStyle = "#6b7780"; ctx.font = `${10 * r}px sans-serif`;
-    ctx.fillText(`max ${fmt(ymax / 1.05, 3)}`, 4 * r, 11 * r);
-    ctx.fillText(`step ${x1}`, w - 60 * r, h - 4 * r);
+    ctx.fillText(`loss (max ${fmt(ymax / 1.05, 3)})`, 4 * r, 11 * r);
+    ctx.textAlign = "right";
+    ctx.fillText(`step ${x0} – ${x1}`, w - 4 * r, 11 * r);
+    ctx.textAlign = "left";
   }
 }
