@@ -24,7 +24,7 @@ QUERIES = ["a shoe to wear on the beach in summer", "something to carry my thing
            "a boot with a high heel"]
 
 ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-ap.add_argument("--epochs", type=int, default=8)
+ap.add_argument("--epochs", type=int, default=5)
 ap.add_argument("--batch", type=int, default=256)
 ap.add_argument("--lr", type=float, default=2e-3)
 ap.add_argument("--width", type=int, default=16, help="channels of the first conv layer")
