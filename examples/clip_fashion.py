@@ -24,7 +24,7 @@ QUERIES = ["a shoe to wear on the beach in summer", "something to carry my thing
            "a boot with a high heel"]
 
 ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-ap.add_argument("--epochs", type=int, default=8)
+ap.add_argument("--epochs", type=int, default=5)
 ap.add_argument("--batch", type=int, default=256)
 ap.add_argument("--lr", type=float, default=2e-3)
 ap.add_argument("--width", type=int, default=16, help="channels of the first conv layer")
@@ -35,6 +35,7 @@ ap.add_argument("--test-limit", type=int, default=0, help="use only this many te
 ap.add_argument("--queries", type=int, default=2000, help="caption queries for retrieval recall@K")
 ap.add_argument("--no-supervised", action="store_true", help="skip the supervised baseline")
 ap.add_argument("--templates", type=int, default=0, help="use only this many caption templates")
+ap.add_argument("--load", default=None, help="evaluate these trained weights instead of training")
 ap.add_argument("--quick", action="store_true", help="tiny sizes, for tests")
 ap.add_argument("--seed", type=int, default=0)
 ap.add_argument("--data", default=None, help="Fashion-MNIST folder (default: $DALAM_DATA)")
@@ -182,12 +183,15 @@ def main(args):
 
     model = CLIP(SmallImageEncoder(width=args.width), embed_dim=args.embed_dim, text_encoder=embedder)
     t0 = time.time()
-    train_clip(model, x_tr, y_tr, text_emb, captions, args, log)
+    if args.load:
+        model.load_state_dict(dalam.load(args.load))
+    else:
+        train_clip(model, x_tr, y_tr, text_emb, captions, args, log)
     clip_seconds = time.time() - t0
     model.eval()
 
     res = {"held_out": [names[c] for c in held_out], "train_images": int(len(y_tr)),
-           "test_images": int(len(y_te)), "epochs": args.epochs, "clip_train_seconds": round(clip_seconds, 1)}
+           "test_images": int(len(y_te)), "epochs": 0 if args.load else args.epochs, "clip_train_seconds": round(clip_seconds, 1)}
     m_seen, m_new = np.isin(y_te, seen), np.isin(y_te, held_out)
     # prompts that describe the class (its caption set: names x attributes x templates; the held-out
     # classes' captions were never used in training) vs the class names alone
