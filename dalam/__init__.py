@@ -90,7 +90,8 @@ _LAZY = {"linalg", "nn", "optim", "data", "datasets", "autograd", "train", "io",
          "distributions",
          "explain", "robust", "compress", "viz", "onnx", "cuda", "backends", "accelerator", "func",
          "amp", "distributed"}
-_LAZY_ATTRS = {"save": "io", "load": "io", "fit": "train", "summary": "utils", "vmap": "func"}
+_LAZY_ATTRS = {"save": "io", "load": "io", "fit": "train", "summary": "utils", "vmap": "func",
+               "save_pytorch": "compat.ptfile:save", "load_pytorch": "compat.ptfile:load"}
 
 
 def __getattr__(name):
@@ -98,8 +99,9 @@ def __getattr__(name):
     if name in _LAZY:
         return _importlib.import_module(f".{name}", __name__)
     if name in _LAZY_ATTRS:
-        mod = _importlib.import_module(f".{_LAZY_ATTRS[name]}", __name__)
-        return getattr(mod, name)
+        where, _, attr = _LAZY_ATTRS[name].partition(":")
+        mod = _importlib.import_module(f".{where}", __name__)
+        return getattr(mod, attr or name)
     raise AttributeError(f"module 'dalam' has no attribute {name!r}")
 
 
