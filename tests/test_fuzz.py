@@ -5,7 +5,8 @@ process per batch, restarted after a case that kills it, so a crash or a hang
 is counted).  Every case must end in an exception naming the file, or load;
 nothing may crash, hang, raise without the file's name, or fail later when
 used; formats that carry a checksum (dalam checkpoints and safetensors, IDX
-with a known MD5, gzip) may never load changed contents."""
+with a known MD5, gzip, PyTorch's zip .pt files) may never load changed
+contents."""
 import pathlib
 import sys
 

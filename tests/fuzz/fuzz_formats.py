@@ -12,7 +12,8 @@ them.  Every case ends as one of:
   same       loaded, and equal to the original (the mutation was harmless),
   changed    loaded with different contents: a defect for formats that carry
              a checksum (dalam checkpoints and safetensors, IDX with a known
-             MD5, gzip), unavoidable for the others (ONNX, TOML),
+             MD5, gzip, PyTorch's zip .pt files), unavoidable for the others
+             (ONNX, TOML, raw IDX without a known MD5),
   late       loaded, then failed when used (ONNX model call): a defect,
   crash      the process died of a signal, hang: no answer within the limit.
 The cases run in a child process (a batch each, restarted after the case
@@ -32,8 +33,8 @@ import time
 import numpy as np
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-FORMATS = ("checkpoint", "safetensors", "idx-raw", "idx-gz", "idx-raw-nomd5", "onnx", "toml")
-CHECKSUMMED = {"checkpoint", "safetensors", "idx-raw", "idx-gz"}
+FORMATS = ("checkpoint", "safetensors", "idx-raw", "idx-gz", "idx-raw-nomd5", "onnx", "toml", "pt")
+CHECKSUMMED = {"checkpoint", "safetensors", "idx-raw", "idx-gz", "pt"}  # SHA-256, MD5, CRC32 (gzip, zip)
 HANG_S = 20.0
 
 
@@ -221,10 +222,31 @@ checkpoint_dir = "runs/fuzz"
         return load_config(p)
 
 
+class Pt(Format):
+    """PyTorch's zip checkpoint format, as torch.save writes it (dalam.compat.ptfile)."""
+
+    def make(self, d):
+        import dalam
+        import dalam.nn as nn
+        from dalam.compat import ptfile
+        dalam.manual_seed(0)
+        model = nn.Sequential(nn.Linear(6, 5), nn.ReLU(), nn.Linear(5, 3))
+        opt = dalam.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+        model(dalam.randn(4, 6)).sum().backward()
+        opt.step()
+        p = d / "model.pt"
+        ptfile.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": 3}, p)
+        return p, p
+
+    def load(self, p):
+        from dalam.compat import ptfile
+        return ptfile.load(p)
+
+
 def make_format(name):
     return {"checkpoint": Checkpoint, "safetensors": Safetensors, "onnx": Onnx, "toml": Toml,
             "idx-raw": lambda: Idx(False), "idx-gz": lambda: Idx(True),
-            "idx-raw-nomd5": lambda: Idx(False, md5=False)}[name]()
+            "idx-raw-nomd5": lambda: Idx(False, md5=False), "pt": Pt}[name]()
 
 
 # ---------------------------------------------------------------- the child
