@@ -243,3 +243,19 @@ def test_mismatched_onnx_initializer_names_the_file(tmp_path, onnx_file):
     with pytest.raises(ValueError) as e:
         dalam.onnx.load(bad)
     assert str(bad) in str(e.value)
+
+
+def test_tinyshakespeare_local_file_is_checked(data_dir, tmp_path, monkeypatch):
+    from dalam.datasets import shakespeare
+    monkeypatch.delenv("DALAM_DATA", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    d = tmp_path / "root" / "tinyshakespeare"
+    d.mkdir(parents=True)
+    raw = bytearray((pathlib.Path(data_dir) / "tinyshakespeare" / "input.txt").read_bytes())
+    (d / "input.txt").write_bytes(bytes(raw))
+    assert len(shakespeare.load_text(d.parent, download=False)) == 1115394
+    raw[1000] = ord("#")  # one character changed
+    (d / "input.txt").write_bytes(bytes(raw))
+    with pytest.raises(RuntimeError, match="MD5") as e:
+        shakespeare.load_text(d.parent, download=False)
+    assert str(d / "input.txt") in str(e.value)
