@@ -6,14 +6,12 @@ JSON trees and progress.json are refused with the file named; MNIST files
 are checked against their known MD5s (gz and raw); a gzip bomb is refused
 before it is inflated; empty/garbage/mismatched ONNX files name the file."""
 import gzip
-import json
 import os
 import pathlib
 import shutil
 import struct
 import subprocess
 import sys
-import zlib
 
 import numpy as np
 import pytest
