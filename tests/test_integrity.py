@@ -6,14 +6,12 @@ JSON trees and progress.json are refused with the file named; MNIST files
 are checked against their known MD5s (gz and raw); a gzip bomb is refused
 before it is inflated; empty/garbage/mismatched ONNX files name the file."""
 import gzip
-import json
 import os
 import pathlib
 import shutil
 import struct
 import subprocess
 import sys
-import zlib
 
 import numpy as np
 import pytest
@@ -153,14 +151,16 @@ def test_mnist_regzipped_changed_file_is_refused(data_dir, tmp_path, monkeypatch
 
 
 BOMB = r'''
-import resource, sys
+import sys
 from dalam.datasets import read_idx, CorruptFileError
 try:
     read_idx(sys.argv[1])
     print("LOADED")
 except CorruptFileError as e:
     print("REFUSED", str(e)[:300].replace("\n", " "))
-print("RSS_MB", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+# VmHWM: this process's peak RSS (ru_maxrss would include the parent's, kept across exec)
+hwm = [int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM:")][0]
+print("RSS_MB", hwm // 1024)
 '''
 
 
@@ -243,3 +243,19 @@ def test_mismatched_onnx_initializer_names_the_file(tmp_path, onnx_file):
     with pytest.raises(ValueError) as e:
         dalam.onnx.load(bad)
     assert str(bad) in str(e.value)
+
+
+def test_tinyshakespeare_local_file_is_checked(data_dir, tmp_path, monkeypatch):
+    from dalam.datasets import shakespeare
+    monkeypatch.delenv("DALAM_DATA", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    d = tmp_path / "root" / "tinyshakespeare"
+    d.mkdir(parents=True)
+    raw = bytearray((pathlib.Path(data_dir) / "tinyshakespeare" / "input.txt").read_bytes())
+    (d / "input.txt").write_bytes(bytes(raw))
+    assert len(shakespeare.load_text(d.parent, download=False)) == 1115394
+    raw[1000] = ord("#")  # one character changed
+    (d / "input.txt").write_bytes(bytes(raw))
+    with pytest.raises(RuntimeError, match="MD5") as e:
+        shakespeare.load_text(d.parent, download=False)
+    assert str(d / "input.txt") in str(e.value)

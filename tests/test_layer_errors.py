@@ -163,3 +163,12 @@ def test_int_input_hint_suggests_something_that_works(model, x):
     msg = str(e.value)
     assert "x.float()" in msg and "model.to(dalam.int64)" not in msg and ".to(int64)" not in msg
     m(x.float())  # the suggestion works
+
+
+def test_layer_errors_pickle_with_their_message():
+    """Worker processes and object collectives pickle exceptions."""
+    import pickle
+    with pytest.raises(ValueError) as e:
+        nn.Sequential(nn.LSTM(8, 4))(dalam.randn(5, 2, 7))
+    back = pickle.loads(pickle.dumps(e.value))
+    assert isinstance(back, ValueError) and str(back) == str(e.value) and "LSTM '0'" in str(back)

@@ -69,12 +69,6 @@ def done_run(tmp_path):
     return tmp_path / "ref", _weights(model)
 
 
-def _copy_at(src, dst, epochs_done_at):
-    """A checkpoint directory as it was after 1 epoch (the folders up to step 4)."""
-    shutil.copytree(src, dst)
-    return dst
-
-
 def _partial(tmp_path):
     """A run stopped after 1 epoch: ckpt-e0001-s0000002 and -s0000004 on disk."""
     d = tmp_path / "part"
@@ -87,7 +81,7 @@ def _partial(tmp_path):
 @pytest.mark.parametrize("pointer", [None, '{"last": null}', '{"last": "ckpt-e0009-s0000099"}',
                                      "{not json", '{"last": 5}'])
 def test_pointer_missing_null_damaged_or_dangling_scans(tmp_path, done_run, capsys, pointer):
-    ref, want = done_run
+    _, want = done_run
     d = _partial(tmp_path)
     ptr = d / "checkpoint.json"
     if pointer is None:
@@ -103,7 +97,7 @@ def test_pointer_missing_null_damaged_or_dangling_scans(tmp_path, done_run, caps
 
 
 def test_corrupt_newest_falls_back_to_previous(tmp_path, done_run, capsys):
-    ref, want = done_run
+    _, want = done_run
     d = _partial(tmp_path)
     f = d / "ckpt-e0001-s0000004" / "model.safetensors"
     b = bytearray(f.read_bytes())
@@ -129,7 +123,7 @@ def test_all_corrupt_refuses_to_start_over(tmp_path):
 
 def test_killed_resave_between_renames(tmp_path, done_run):
     """The same name saved again, killed between 'final -> .old' and '.tmp -> final'."""
-    ref, want = done_run
+    _, want = done_run
     d = _partial(tmp_path)
     last = d / "ckpt-e0001-s0000004"
     shutil.copytree(last, d / ".tmp-ckpt-e0001-s0000004-123")

@@ -62,7 +62,12 @@ def locate(path, which="last"):
         if not header or META_KEY not in header:
             raise CLIError(f"{p} holds weights but no dalam CLI metadata (model name and arguments); "
                            "write it with 'dalam export CHECKPOINT --safetensors FILE'")
-        meta = json.loads(header[META_KEY])
+        try:
+            meta = json.loads(header[META_KEY])
+            if not isinstance(meta, dict) or not isinstance(meta.get("model"), dict):
+                raise ValueError("not a table with a 'model' entry")
+        except (ValueError, RecursionError) as e:
+            raise CLIError(f"{p}: the dalam CLI metadata in the header is damaged ({e})") from None
         return meta, p
     meta_path = next((q / META_FILE for q in (p, p.parent) if (q / META_FILE).is_file()), None)
     if meta_path is None:
@@ -71,10 +76,13 @@ def locate(path, which="last"):
     from ..train.checkpoint import POINTER, find_checkpoint
     folder = None
     if which == "best" and (p / POINTER).is_file():
-        best = json.loads((p / POINTER).read_text()).get("best")
-        if best and (p / best).is_dir():
+        try:
+            best = json.loads((p / POINTER).read_text()).get("best")
+        except (ValueError, AttributeError, RecursionError, OSError):
+            best = None  # a damaged pointer: fall back to the newest good checkpoint
+        if isinstance(best, str) and (p / best).is_dir():
             folder = p / best
-    folder = folder or find_checkpoint(p)
+    folder = folder or find_checkpoint(p, verify=True)
     if folder is None or not (folder / "model.safetensors").is_file():
         raise CLIError(f"{p} holds no saved weights yet (no complete checkpoint folder): train first")
     return meta, folder / "model.safetensors"

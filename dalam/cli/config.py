@@ -276,6 +276,9 @@ def read_toml(path):
             return tomllib.load(f)
     except tomllib.TOMLDecodeError as e:
         raise CLIError(f"{p}: not valid TOML: {e}") from None
+    except UnicodeDecodeError as e:
+        raise CLIError(f"{p}: not valid TOML: not UTF-8 text (byte {e.start} is 0x{e.object[e.start]:02x})") \
+            from None
 
 
 def canonical_dataset(name):
@@ -288,7 +291,17 @@ def canonical_dataset(name):
 
 
 def load_config(path, overrides=None):
-    """The validated config: a dict of the five sections with defaults filled in."""
+    """The validated config: a dict of the five sections with defaults filled in.
+    Every error names the file, then the section, key, value and what is allowed."""
+    try:
+        return _load_config(path, overrides)
+    except CLIError as e:
+        if str(path) in str(e):
+            raise
+        raise CLIError(f"{path}: {e}") from None
+
+
+def _load_config(path, overrides=None):
     raw = read_toml(path)
     cfg = {}
     for sec, body in raw.items():

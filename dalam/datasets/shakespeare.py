@@ -21,6 +21,10 @@ def load_text(root=None, download=True):
             raise FileNotFoundError(f"TinyShakespeare: input.txt not found under {dirs} "
                                     "(looked for tinyshakespeare/input.txt); pass download=True")
         p = _files.download(URL, _files.search_dirs(root)[0] / "tinyshakespeare" / "input.txt", MD5)
+    elif (p.parent.name in ("tinyshakespeare", "tiny_shakespeare", "shakespeare")
+          or p.stat().st_size == 1115394) and _files.md5sum(p) != MD5:  # the known file, changed
+        raise RuntimeError(f"TinyShakespeare: {p} has MD5 {_files.md5sum(p)}, expected {MD5}: the file is "
+                           "corrupt; delete it and load again with download=True")
     return p.read_text(encoding="utf-8")
 
 

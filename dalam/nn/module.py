@@ -66,6 +66,9 @@ class LayerInputError(RuntimeError):
             return f"{name} '{self.path}'{self.detail}"
         return self.original if self.original is not None else name + self.detail
 
+    def __reduce__(self):  # picklable (worker processes, object collectives): the message only
+        return _rebuild_layer_error, (type(self), str(self))
+
     def _climb(self, parent):
         if parent is self._last:
             return
@@ -75,6 +78,14 @@ class LayerInputError(RuntimeError):
                 self._last = parent
                 self.args = (self._render(),)
                 return
+
+
+def _rebuild_layer_error(cls, message):
+    e = cls.__new__(cls)
+    Exception.__init__(e, message)
+    e.layer = e._last = None
+    e.detail, e.path, e.original = "", "", message
+    return e
 
 
 class LayerInputTypeError(LayerInputError, TypeError):

@@ -12,8 +12,15 @@ A checkpoint is a folder (``ckpt-e0003-s0000120``: epoch, global step):
   generators, NumPy's and Python's global ones for user code), readable by eye.
 The folder is written under a temporary name and renamed into place, then
 ``checkpoint.json`` (written atomically) is updated to name the ``last`` and
-the ``best`` folder: a run killed at any moment leaves the previous
-checkpoint intact and the pointer naming a complete folder.
+the ``best`` folder, and only then are old folders pruned (each renamed
+aside before it is deleted): a run killed at any moment leaves the newest or
+the previous checkpoint complete.  Every file carries a SHA-256 (safetensors
+metadata, progress.json's ``sha256``).  Resuming trusts the pointer only when
+the folder it names is complete and passes its checksums; otherwise the
+folders are scanned and the newest good one is used, saying which and why
+(``resolve_checkpoint``), and a resume never starts over while a checkpoint
+exists.  ``clean_directory`` (run when training starts) removes what killed
+runs left behind.
 
 Mid-epoch checkpoints also store the random states from the start of the
 epoch: on resume the loader is re-iterated from those states (the same
