@@ -123,6 +123,8 @@ def main(argv=None):
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--frames", type=int, default=64)
+    p.add_argument("--features", choices=["auto", "logmel", "mfcc"], default="auto",
+                   help="auto: log-mel for the CNN, 20 MFCCs for the RNNs")
     p.add_argument("--no-speed", action="store_true", help="no speed-perturbed copies of the training set")
     p.add_argument("--speeds", default="0.9,1.1", help="speed factors of the precomputed training copies")
     p.add_argument("--freq-mask", type=int, default=6, help="SpecAugment frequency mask width")
@@ -135,7 +137,8 @@ def main(argv=None):
         args.epochs, args.frames = 1, 48
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    frontend = LogMel(n_mfcc=0 if args.model == "cnn" else 20)
+    use_mfcc = args.features == "mfcc" or (args.features == "auto" and args.model != "cnn")
+    frontend = LogMel(n_mfcc=20 if use_mfcc else 0)
     rec = []  # every recording once: (waveform, digit, speaker, index)
     for split in ("train", "test"):
         ds = FSDD(args.root, split)
