@@ -74,7 +74,7 @@ def train_one(args, kind, frontend, train_sets, y_train, X_test, seed):
     steps = args.epochs * ((n + args.batch - 1) // args.batch)
     sched = dalam.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=steps)
     gen = dalam.Generator().manual_seed(seed)
-    fmask, tmask = FrequencyMasking(6, iid_masks=True, generator=gen), TimeMasking(8, iid_masks=True, generator=gen)
+    fmask, tmask = FrequencyMasking(args.freq_mask, iid_masks=True, generator=gen), TimeMasking(8, iid_masks=True, generator=gen)
     for ep in range(args.epochs):
         model.train()
         perm = rng.permutation(n)
@@ -123,7 +123,11 @@ def main(argv=None):
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--frames", type=int, default=64)
+    p.add_argument("--features", choices=["auto", "logmel", "mfcc"], default="auto",
+                   help="auto: log-mel for the CNN, 20 MFCCs for the RNNs")
     p.add_argument("--no-speed", action="store_true", help="no speed-perturbed copies of the training set")
+    p.add_argument("--speeds", default="0.9,1.1", help="speed factors of the precomputed training copies")
+    p.add_argument("--freq-mask", type=int, default=6, help="SpecAugment frequency mask width")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--root", default=None)
     p.add_argument("--out", default="runs/fsdd_digits")
@@ -133,7 +137,8 @@ def main(argv=None):
         args.epochs, args.frames = 1, 48
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    frontend = LogMel(n_mfcc=0 if args.model == "cnn" else 20)
+    use_mfcc = args.features == "mfcc" or (args.features == "auto" and args.model != "cnn")
+    frontend = LogMel(n_mfcc=20 if use_mfcc else 0)
     rec = []  # every recording once: (waveform, digit, speaker, index)
     for split in ("train", "test"):
         ds = FSDD(args.root, split)
@@ -145,7 +150,7 @@ def main(argv=None):
     waves = [r[0] for r in rec]
     feats = [features(frontend, waves)]
     if not args.no_speed and not args.quick:
-        for fac in (0.9, 1.1):
+        for fac in [float(v) for v in args.speeds.split(",")]:
             feats.append(features(frontend, [speed(dalam.tensor(w), 8000, fac)[0].numpy() for w in waves]))
     print(f"features of {len(rec)} recordings x {len(feats)} speeds in {time.time() - t0:.1f}s", flush=True)
     digits = np.array([r[1] for r in rec])

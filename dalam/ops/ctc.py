@@ -63,12 +63,11 @@ class CTCLossFn(Function):
         a1 = np.full((N, S2), _NEG)
         a2 = np.full((N, S2), _NEG)
         emit_v = np.where(valid, emit, _NEG)                       # invalid cells never gain mass
-        noskip = ~skip
+        skip_add = np.where(skip, 0.0, _NEG)[:, 2:]               # -inf where s-2 -> s is not allowed
         for t in range(1, T):
             a = alpha[t - 1]
             a1[:, 1:] = a[:, :-1]
-            a2[:, 2:] = a[:, :-2]
-            a2[noskip] = _NEG
+            np.add(a[:, :-2], skip_add, out=a2[:, 2:])
             alpha[t] = _lse(a, a1, a2) + emit_v[t]
         last = in_len - 1
         end_b = alpha[last, np.arange(N), 2 * s_len]
@@ -87,9 +86,11 @@ class CTCLossFn(Function):
         C = lp64.shape[2]
         beta = np.full((T, N, S2), _NEG)
         ar = np.arange(N)
-        noskip_fwd = np.ones((N, S2), bool)          # s -> s+2 allowed where skip[s+2]
-        noskip_fwd[:, :-2] = ~skip[:, 2:]
+        skip_add = np.where(skip, 0.0, _NEG)[:, 2:]    # s -> s+2 allowed where skip[s+2]
         emit_v = np.where(valid, emit, _NEG)
+        starts = {}
+        for n, L in enumerate(in_len):
+            starts.setdefault(int(L) - 1, []).append(n)
         b1 = np.full((N, S2), _NEG)
         b2 = np.full((N, S2), _NEG)
         end_b, end_l = 2 * s_len, np.maximum(2 * s_len - 1, 0)
@@ -98,11 +99,10 @@ class CTCLossFn(Function):
             if t < T - 1:
                 b = beta[t + 1]
                 b1[:, :-1] = b[:, 1:]
-                b2[:, :-2] = b[:, 2:]
-                b2[noskip_fwd] = _NEG
+                np.add(b[:, 2:], skip_add, out=b2[:, :-2])
                 beta[t] = _lse(b, b1, b2) + emit_v[t]
-            start = np.nonzero(in_len - 1 == t)[0]     # the last frame of these items: start there
-            if len(start):
+            if t in starts:                            # the last frame of these items: start there
+                start = np.array(starts[t])
                 beta[t, start] = _NEG
                 beta[t, start, end_b[start]] = emit[t, start, end_b[start]]
                 st = start[has[start]]
