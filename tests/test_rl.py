@@ -328,3 +328,11 @@ def test_box2d_resume_is_reproducible(tmp_path):
     a, b = rl.load(path).learn(512), rl.load(path).learn(512)
     assert a.num_timesteps == 512 and a.episodes == b.episodes
     np.testing.assert_array_equal(_weights(a), _weights(b))
+
+
+def test_lazy_import_costs_nothing():
+    code = ("import sys, dalam; assert 'dalam.rl' not in sys.modules; r = dalam.rl.PPO; "
+            "assert 'gymnasium' not in sys.modules and 'matplotlib' not in sys.modules; print('ok')")
+    env = {**__import__("os").environ, "PYTHONPATH": str(__import__("pathlib").Path(rl.__file__).parents[2])}
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    assert p.stdout.strip() == "ok", p.stderr
