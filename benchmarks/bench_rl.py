@@ -203,6 +203,7 @@ def main():
         fd(), ft()  # warm up
         td, tt = best_pair(fd, ft, ARGS.repeats)
         rows.append((name, ARGS.steps * per / td, ARGS.steps * per / tt))
+        print(f"  {name}: dalam {rows[-1][1]:.0f}, pytorch {rows[-1][2]:.0f}", flush=True)
     w = max(len(r[0]) for r in rows)
     print(f"{'workload':<{w}}  {'dalam':>10}  {'pytorch':>10}  {'dalam/pytorch':>13}")
     for name, d, t in rows:

@@ -316,3 +316,23 @@ def test_cli_help(argv, capsys):
     assert e.value.code == 0
     out = capsys.readouterr().out
     assert out.startswith("usage: dalam rl") and "--debug" in out
+
+
+def test_box2d_resume_is_reproducible(tmp_path):
+    """LunarLander's physics world cannot be copied: a resumed run starts new episodes (seeded from
+    the checkpoint), so resuming the same file twice gives the same curve."""
+    make = lambda: rl.PPO("LunarLander-v3", n_envs=2, n_steps=64, batch_size=64, n_epochs=1, seed=0)  # noqa
+    path = tmp_path / "ll.safetensors"
+    with pytest.raises(_Killed):
+        make().learn(512, callback=_SaveThenDie(path, 256))
+    a, b = rl.load(path).learn(512), rl.load(path).learn(512)
+    assert a.num_timesteps == 512 and a.episodes == b.episodes
+    np.testing.assert_array_equal(_weights(a), _weights(b))
+
+
+def test_lazy_import_costs_nothing():
+    code = ("import sys, dalam; assert 'dalam.rl' not in sys.modules; r = dalam.rl.PPO; "
+            "assert 'gymnasium' not in sys.modules and 'matplotlib' not in sys.modules; print('ok')")
+    env = {**__import__("os").environ, "PYTHONPATH": str(__import__("pathlib").Path(rl.__file__).parents[2])}
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    assert p.stdout.strip() == "ok", p.stderr

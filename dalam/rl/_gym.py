@@ -31,7 +31,7 @@ def make_vec_env(env_id, n_envs=1, env_kwargs=None):
             raise ImportError(f"environment {env_id!r} needs an extra package: {e} "
                               "(for Box2D environments such as LunarLander: pip install 'gymnasium[box2d]')") from None
 
-    make()  # fail early, with the environment's own error, before the vector env swallows it
+    make().close()  # fail early, with the environment's own error, before the vector env swallows it
     return gym.vector.SyncVectorEnv([make for _ in range(n_envs)],
                                     autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
 
