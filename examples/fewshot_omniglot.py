@@ -46,6 +46,8 @@ _ap.add_argument("--seed", type=int, default=0)
 _ap.add_argument("--data", default=None)
 _ap.add_argument("--out", default=None)
 _ap.add_argument("--quick", action="store_true", help="tiny run (seconds) for tests")
+_ap.add_argument("--eval-only", action="store_true",
+                 help="load --out/model.safetensors and evaluate it again (training figures kept from results.json)")
 
 
 def build(args):
@@ -90,7 +92,12 @@ def main(args):
     ns = n_way * args.shot
     t_train, log, ep = time.time(), [], 0
     model.train()
-    for ep in range(args.episodes):
+    if args.eval_only:
+        model.load_state_dict(dalam.load(os.path.join(args.out, "model.safetensors")))
+        with open(os.path.join(args.out, "results.json")) as f:
+            old = json.load(f)
+        ep, t_train = old["episodes_trained"] - 1, time.time() - old["train_seconds"]
+    for ep in (range(args.episodes) if not args.eval_only else ()):
         # cosine learning rate over the run; with --minutes, progress is the larger of
         # episodes done and time used, so a time-limited run still anneals to zero
         progress = ep / args.episodes
@@ -126,7 +133,7 @@ def main(args):
             l, a = np.mean(log[-50:], 0)
             print(f"episode {ep + 1}/{args.episodes}  loss {l:.3f}  train acc {a:.3f}  lr {lr:.2e}  "
                   f"{time.time() - t_train:.0f}s", flush=True)
-    train_s = time.time() - t_train
+    train_s = old["train_seconds"] if args.eval_only else time.time() - t_train
     t_eval = time.time()
     res = {"method": args.method, "sets": args.sets, "episodes_trained": ep + 1, "train_seconds": round(train_s, 1),
            "args": {k: v for k, v in vars(args).items()}}
@@ -141,15 +148,20 @@ def main(args):
         print(f"runs' evaluation characters, {way}-way 1-shot: {100 * m:.2f} +- {100 * ci:.2f}%", flush=True)
     if args.sets != "both":
         other = Omniglot(args.data, split="background_small2" if args.sets == "small1" else "background_small1")
+        # the minimal sets share Greek and Latin: keep only alphabets never trained on
+        new = [i for i, a in enumerate(other.alphabet_names) if a not in train.alphabet_names]
+        keep = np.isin(other.alphabets, new)
+        hx, hy = other.data[keep], other.targets[keep]
+        res["heldout_alphabets"] = [other.alphabet_names[i] for i in new]
+        print(f"held-out alphabets: {', '.join(res['heldout_alphabets'])} ({len(np.unique(hy))} characters)")
         for way in (5, 20):
             for shot in (1, 5):
-                m, ci, _ = episode_accuracy(model, other.data, other.targets, way, shot, 5,
-                                            args.eval_episodes, seed=2)
+                m, ci, _ = episode_accuracy(model, hx, hy, way, shot, 5, args.eval_episodes, seed=2)
                 res[f"heldout_set_{way}way_{shot}shot"] = [m, ci]
-                print(f"held-out minimal set ({other.split}), {way}-way {shot}-shot: {100 * m:.2f} +- "
+                print(f"held-out alphabets of {other.split}, {way}-way {shot}-shot: {100 * m:.2f} +- "
                       f"{100 * ci:.2f}%", flush=True)
     res["eval_seconds"] = round(time.time() - t_eval, 1)
-    res["total_seconds"] = round(time.time() - t0, 1)
+    res["total_seconds"] = round(time.time() - t0 + (train_s if args.eval_only else 0), 1)
     print(f"train {train_s:.0f}s, eval {res['eval_seconds']:.0f}s, total {res['total_seconds']:.0f}s", flush=True)
     if args.out:
         os.makedirs(args.out, exist_ok=True)
