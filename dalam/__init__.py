@@ -90,6 +90,7 @@ _LAZY = {"linalg", "nn", "optim", "data", "datasets", "autograd", "train", "io",
          "distributions",
          "explain", "robust", "compress", "viz", "onnx", "cuda", "backends", "accelerator", "func",
          "amp", "distributed"}
+_LAZY |= {"fewshot"}
 _LAZY_ATTRS = {"save": "io", "load": "io", "fit": "train", "summary": "utils", "vmap": "func"}
 
 

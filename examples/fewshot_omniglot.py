@@ -39,6 +39,9 @@ _ap.add_argument("--pairs", type=int, default=128, help="Siamese: pairs per batc
 _ap.add_argument("--tasks", type=int, default=4, help="MAML: tasks per meta-batch")
 _ap.add_argument("--inner-steps", type=int, default=1)
 _ap.add_argument("--inner-lr", type=float, default=0.4)
+_ap.add_argument("--test-steps", type=int, default=0, help="MAML: adaptation steps at test time (0: as training)")
+_ap.add_argument("--test-batch", default="query", choices=["query", "episode"],
+                 help="MAML: batch-norm statistics of queries at test time from the queries alone or the whole episode")
 _ap.add_argument("--first-order", action="store_true")
 _ap.add_argument("--zero-head", type=int, default=1, help="MAML: every task starts from a zero head (any n-way)")
 _ap.add_argument("--eval-episodes", type=int, default=600)
@@ -58,7 +61,7 @@ def build(args):
         return SiameseNetwork(conv4(hidden=args.hidden))
     return MAML(conv4(hidden=args.hidden, track_running_stats=False), args.hidden, max_way=max(args.way, 20),
                 inner_lr=args.inner_lr, inner_steps=args.inner_steps, first_order=args.first_order,
-                zero_head=bool(args.zero_head))
+                zero_head=bool(args.zero_head), test_steps=args.test_steps or args.inner_steps)
 
 
 def main(args):
@@ -82,6 +85,8 @@ def main(args):
     print(f"{train.num_classes} training classes ({len(train)} images) from {split}; data {time.time() - t0:.1f}s",
           flush=True)
     model = build(args)
+    if args.method == "maml":
+        model.test_batch = args.test_batch
     opt = dalam.optim.Adam(model.parameters(), lr=args.lr)
     groups = train.alphabets if args.within_alphabet else None
     n_way = args.way
@@ -134,6 +139,9 @@ def main(args):
             print(f"episode {ep + 1}/{args.episodes}  loss {l:.3f}  train acc {a:.3f}  lr {lr:.2e}  "
                   f"{time.time() - t_train:.0f}s", flush=True)
     train_s = old["train_seconds"] if args.eval_only else time.time() - t_train
+    if args.out and not args.eval_only:  # weights first: evaluation can take a while
+        os.makedirs(args.out, exist_ok=True)
+        dalam.save(model.state_dict(), os.path.join(args.out, "model.safetensors"))
     t_eval = time.time()
     res = {"method": args.method, "sets": args.sets, "episodes_trained": ep + 1, "train_seconds": round(train_s, 1),
            "args": {k: v for k, v in vars(args).items()}}
@@ -164,8 +172,6 @@ def main(args):
     res["total_seconds"] = round(time.time() - t0 + (train_s if args.eval_only else 0), 1)
     print(f"train {train_s:.0f}s, eval {res['eval_seconds']:.0f}s, total {res['total_seconds']:.0f}s", flush=True)
     if args.out:
-        os.makedirs(args.out, exist_ok=True)
-        dalam.save(model.state_dict(), os.path.join(args.out, "model.safetensors"))
         with open(os.path.join(args.out, "results.json"), "w") as f:
             json.dump(res, f, indent=1)
     return res
