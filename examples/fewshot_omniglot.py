@@ -49,6 +49,7 @@ _ap.add_argument("--seed", type=int, default=0)
 _ap.add_argument("--data", default=None)
 _ap.add_argument("--out", default=None)
 _ap.add_argument("--quick", action="store_true", help="tiny run (seconds) for tests")
+_ap.add_argument("--init", default=None, help="start from these weights (a model.safetensors of an earlier run)")
 _ap.add_argument("--eval-only", action="store_true",
                  help="load --out/model.safetensors and evaluate it again (training figures kept from results.json)")
 
@@ -87,6 +88,8 @@ def main(args):
     model = build(args)
     if args.method == "maml":
         model.test_batch = args.test_batch
+    if args.init:
+        model.load_state_dict(dalam.load(args.init))
     opt = dalam.optim.Adam(model.parameters(), lr=args.lr)
     groups = train.alphabets if args.within_alphabet else None
     n_way = args.way
