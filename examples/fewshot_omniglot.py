@@ -39,6 +39,9 @@ _ap.add_argument("--pairs", type=int, default=128, help="Siamese: pairs per batc
 _ap.add_argument("--tasks", type=int, default=4, help="MAML: tasks per meta-batch")
 _ap.add_argument("--inner-steps", type=int, default=1)
 _ap.add_argument("--inner-lr", type=float, default=0.4)
+_ap.add_argument("--test-steps", type=int, default=0, help="MAML: adaptation steps at test time (0: as training)")
+_ap.add_argument("--test-batch", default="query", choices=["query", "episode"],
+                 help="MAML: batch-norm statistics of queries at test time from the queries alone or the whole episode")
 _ap.add_argument("--first-order", action="store_true")
 _ap.add_argument("--zero-head", type=int, default=1, help="MAML: every task starts from a zero head (any n-way)")
 _ap.add_argument("--eval-episodes", type=int, default=600)
@@ -46,6 +49,9 @@ _ap.add_argument("--seed", type=int, default=0)
 _ap.add_argument("--data", default=None)
 _ap.add_argument("--out", default=None)
 _ap.add_argument("--quick", action="store_true", help="tiny run (seconds) for tests")
+_ap.add_argument("--init", default=None, help="start from these weights (a model.safetensors of an earlier run)")
+_ap.add_argument("--eval-only", action="store_true",
+                 help="load --out/model.safetensors and evaluate it again (training figures kept from results.json)")
 
 
 def build(args):
@@ -56,7 +62,7 @@ def build(args):
         return SiameseNetwork(conv4(hidden=args.hidden))
     return MAML(conv4(hidden=args.hidden, track_running_stats=False), args.hidden, max_way=max(args.way, 20),
                 inner_lr=args.inner_lr, inner_steps=args.inner_steps, first_order=args.first_order,
-                zero_head=bool(args.zero_head))
+                zero_head=bool(args.zero_head), test_steps=args.test_steps or args.inner_steps)
 
 
 def main(args):
@@ -80,6 +86,10 @@ def main(args):
     print(f"{train.num_classes} training classes ({len(train)} images) from {split}; data {time.time() - t0:.1f}s",
           flush=True)
     model = build(args)
+    if args.method == "maml":
+        model.test_batch = args.test_batch
+    if args.init:
+        model.load_state_dict(dalam.load(args.init))
     opt = dalam.optim.Adam(model.parameters(), lr=args.lr)
     groups = train.alphabets if args.within_alphabet else None
     n_way = args.way
@@ -90,7 +100,12 @@ def main(args):
     ns = n_way * args.shot
     t_train, log, ep = time.time(), [], 0
     model.train()
-    for ep in range(args.episodes):
+    if args.eval_only:
+        model.load_state_dict(dalam.load(os.path.join(args.out, "model.safetensors")))
+        with open(os.path.join(args.out, "results.json")) as f:
+            old = json.load(f)
+        ep, t_train = old["episodes_trained"] - 1, time.time() - old["train_seconds"]
+    for ep in (range(args.episodes) if not args.eval_only else ()):
         # cosine learning rate over the run; with --minutes, progress is the larger of
         # episodes done and time used, so a time-limited run still anneals to zero
         progress = ep / args.episodes
@@ -126,7 +141,10 @@ def main(args):
             l, a = np.mean(log[-50:], 0)
             print(f"episode {ep + 1}/{args.episodes}  loss {l:.3f}  train acc {a:.3f}  lr {lr:.2e}  "
                   f"{time.time() - t_train:.0f}s", flush=True)
-    train_s = time.time() - t_train
+    train_s = old["train_seconds"] if args.eval_only else time.time() - t_train
+    if args.out and not args.eval_only:  # weights first: evaluation can take a while
+        os.makedirs(args.out, exist_ok=True)
+        dalam.save(model.state_dict(), os.path.join(args.out, "model.safetensors"))
     t_eval = time.time()
     res = {"method": args.method, "sets": args.sets, "episodes_trained": ep + 1, "train_seconds": round(train_s, 1),
            "args": {k: v for k, v in vars(args).items()}}
@@ -141,19 +159,22 @@ def main(args):
         print(f"runs' evaluation characters, {way}-way 1-shot: {100 * m:.2f} +- {100 * ci:.2f}%", flush=True)
     if args.sets != "both":
         other = Omniglot(args.data, split="background_small2" if args.sets == "small1" else "background_small1")
+        # the minimal sets share Greek and Latin: keep only alphabets never trained on
+        new = [i for i, a in enumerate(other.alphabet_names) if a not in train.alphabet_names]
+        keep = np.isin(other.alphabets, new)
+        hx, hy = other.data[keep], other.targets[keep]
+        res["heldout_alphabets"] = [other.alphabet_names[i] for i in new]
+        print(f"held-out alphabets: {', '.join(res['heldout_alphabets'])} ({len(np.unique(hy))} characters)")
         for way in (5, 20):
             for shot in (1, 5):
-                m, ci, _ = episode_accuracy(model, other.data, other.targets, way, shot, 5,
-                                            args.eval_episodes, seed=2)
+                m, ci, _ = episode_accuracy(model, hx, hy, way, shot, 5, args.eval_episodes, seed=2)
                 res[f"heldout_set_{way}way_{shot}shot"] = [m, ci]
-                print(f"held-out minimal set ({other.split}), {way}-way {shot}-shot: {100 * m:.2f} +- "
+                print(f"held-out alphabets of {other.split}, {way}-way {shot}-shot: {100 * m:.2f} +- "
                       f"{100 * ci:.2f}%", flush=True)
     res["eval_seconds"] = round(time.time() - t_eval, 1)
-    res["total_seconds"] = round(time.time() - t0, 1)
+    res["total_seconds"] = round(time.time() - t0 + (train_s if args.eval_only else 0), 1)
     print(f"train {train_s:.0f}s, eval {res['eval_seconds']:.0f}s, total {res['total_seconds']:.0f}s", flush=True)
     if args.out:
-        os.makedirs(args.out, exist_ok=True)
-        dalam.save(model.state_dict(), os.path.join(args.out, "model.safetensors"))
         with open(os.path.join(args.out, "results.json"), "w") as f:
             json.dump(res, f, indent=1)
     return res

@@ -43,7 +43,7 @@ def main():
         import matplotlib
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
-        labels = [f"{r['method']}\n{r['sets']}" for r in rows] + [f"{k}\n(published)" for k in PUBLISHED]
+        labels = [r['name'].replace('_', '\n', 1).replace('_', ' ') for r in rows] + [f"{k}\n(published)" for k in PUBLISHED]
         vals = [100 * r["runs_error"] for r in rows] + [sum(v) / 2 for v in PUBLISHED.values()]
         colors = ["C0"] * len(rows) + ["0.6"] * len(PUBLISHED)
         fig, ax = plt.subplots(figsize=(1.1 * len(labels) + 1, 3.6))

@@ -110,6 +110,12 @@ def test_omniglot_synthetic_zip_and_missing_file(tmp_path):
     assert ds.data.shape == (24, 105, 105) and ds.num_classes == 8 and ds.alphabet_names == ["A0", "A1"]
     with pytest.raises(FileNotFoundError, match="images_background_small2.zip not found"):
         Omniglot(tmp_path, split="background_small2", download=False)
+    # the two minimal sets share alphabets (Greek, Latin): "both" counts a shared character once
+    files2 = {f"images_background_small2/A{a}/character0{c}/{d}.png": _png() for a in (1, 2)
+              for c in range(1, 3) for d in range(3)}
+    _zip(tmp_path / "images_background_small2.zip", files2)
+    both = Omniglot(tmp_path, split="background_small", download=False)
+    assert both.num_classes == 6 and both.alphabet_names == ["A0", "A1", "A2"] and len(both) == 18
     with pytest.raises(ValueError, match="image_size"):
         Omniglot(tmp_path, split="background_small1", image_size=200)
     with pytest.raises(ValueError, match="unknown split"):

@@ -128,8 +128,9 @@ class Omniglot(Dataset):
     """Omniglot's character images, one class per character (per rotation).
 
     ``split``: ``'background_small1'`` (5 alphabets, 136 characters),
-    ``'background_small2'`` (5 others, 156), ``'background_small'`` (both:
-    the "minimal" training sets of the one-shot challenge), ``'background'``
+    ``'background_small2'`` (5 alphabets, 156), ``'background_small'`` (both:
+    the "minimal" training sets of the one-shot challenge; they share Greek
+    and Latin, counted once: 8 alphabets, 242 characters), ``'background'``
     (964 characters) or ``'evaluation'`` (659); ``background=True/False`` is
     torchvision's spelling of the last two.
     ``image_size``: 28 (usual for few-shot learning) or 105 (original).
@@ -184,6 +185,9 @@ class Omniglot(Dataset):
             names = sorted(n for n in z.namelist() if n.lower().endswith(".png"))
             if not names:
                 raise OmniglotFormatError(f"Omniglot: {path} holds no PNG files")
+            # the two minimal sets share two alphabets (Greek and Latin, the same files):
+            # characters an earlier zip already gave are skipped, not counted twice
+            earlier = set(char_names)
             for n in names:
                 parts = n.split("/")
                 if len(parts) < 3:
@@ -191,6 +195,8 @@ class Omniglot(Dataset):
                                               "folder")
                 alphabet, character = parts[-3], parts[-2]
                 key = f"{alphabet}/{character}"
+                if key in earlier:
+                    continue
                 if not char_names or char_names[-1] != key:
                     if key in char_names:
                         raise OmniglotFormatError(f"Omniglot: {path}: character {key} appears twice")

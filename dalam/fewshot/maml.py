@@ -22,6 +22,7 @@ from ..autograd import grad
 from ..autograd.grad_mode import enable_grad, no_grad
 from ..func import functional_call
 from ..creation import zeros
+from ..ops.shape import cat
 from .backbone import to_input
 
 
@@ -89,9 +90,18 @@ class MAML(nn.Module):
         """The initial network: logits (n, n_way or max_way)."""
         return self.functional_forward(dict(self.named_parameters()), x, n_way or self.max_way)
 
+    # how queries meet batch norm at test time: "query" normalises them as their own batch
+    # (as in training); "episode" runs support and queries as one batch, steadier when a test
+    # has few queries (e.g. one per class)
+    test_batch = "query"
+
     def predict(self, support_x, support_y, query_x, n_way):
         """Adapt on the support set (``test_steps`` first-order steps), then
         score the queries."""
         params = self.adapt(support_x, support_y, n_way, steps=self.test_steps, second_order=False)
+        params = {k: v.detach() for k, v in params.items()}
         with no_grad():
-            return self.functional_forward({k: v.detach() for k, v in params.items()}, query_x, n_way)
+            if self.test_batch == "episode":
+                sx, qx = to_input(support_x), to_input(query_x)
+                return self.functional_forward(params, cat([sx, qx]), n_way)[len(sx):]
+            return self.functional_forward(params, query_x, n_way)

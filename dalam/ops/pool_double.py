@@ -11,7 +11,6 @@ almost everywhere, so the backward is a *linear* map of gy:
 Each is the other's backward, so gradients of any order stay graph ops (and
 the second derivative with respect to x is zero, as PyTorch's).
 """
-from ..backend import xp
 from ..autograd.function import Function
 from .pool import MaxPool2dFn, _offsets, _pad_to, _scatter_windows
 
