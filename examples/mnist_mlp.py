@@ -51,8 +51,13 @@ def main(args):
     xt, yt = Data(root=args.data, train=False).as_tensors(flatten=True)
     if args.limit:
         x, y = x[:args.limit], y[:args.limit]
+    # validation: 10% of the training images (seeded); the test set is used once, at the end
+    perm = dalam.randperm(len(x), generator=dalam.Generator().manual_seed(args.seed))
+    n_val = len(x) // 10
+    xv, yv, x, y = x[perm[:n_val]], y[perm[:n_val]], x[perm[n_val:]], y[perm[n_val:]]
     train = DataLoader(TensorDataset(x, y), batch_size=args.batch, shuffle=True,
                        generator=dalam.Generator().manual_seed(args.seed))
+    val = DataLoader(TensorDataset(xv, yv), batch_size=1000)
     test = DataLoader(TensorDataset(xt, yt), batch_size=1000)
 
     h, p = args.hidden, args.dropout
@@ -62,23 +67,24 @@ def main(args):
     opt = dalam.optim.Adam(model.parameters(), lr=args.lr)
     sched = dalam.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=args.epochs * len(train))
     n_params = sum(q.numel() for q in model.parameters())
-    print(f"{args.dataset}: {len(x)} train / {len(xt)} test images; MLP 784-{h}-{h}-10 "
+    print(f"{args.dataset}: {len(x)} train / {len(xv)} validation / {len(xt)} test images; MLP 784-{h}-{h}-10 "
           f"({n_params:,} parameters), dropout {p}; {args.epochs} epochs, batch {args.batch}, Adam "
           f"lr {args.lr} cosine", flush=True)
     verbose = args.verbose if args.verbose is not None else (1 if sys.stderr.isatty() else 2)
     t0 = time.perf_counter()
-    history = dalam.fit(model, train, nn.CrossEntropyLoss(), opt, epochs=args.epochs, val_loader=test,
+    history = dalam.fit(model, train, nn.CrossEntropyLoss(), opt, epochs=args.epochs, val_loader=val,
                         metrics=["accuracy"], scheduler=sched, scheduler_interval="batch",
                         callbacks=[ModelCheckpoint(os.path.join(args.out, "checkpoints"),
                                                    monitor="val_accuracy"),
                                    CSVLogger(os.path.join(args.out, "log.csv"))],
                         verbose=verbose, resume=args.resume or None)
     wall = time.perf_counter() - t0
-    acc = history.history["val_accuracy"][-1]
-    best = max(history.history["val_accuracy"])
+    val_acc = history.history["val_accuracy"][-1]
+    acc = dalam.train.evaluate(model, test)["accuracy"]  # once, after training
     curve = history.plot(os.path.join(args.out, "curves.png"), title=f"{args.dataset} MLP")
-    print(f"test accuracy: {100 * acc:.2f}% (best epoch {100 * best:.2f}%) after "
-          f"{len(history.epoch)} epochs; train wall time {wall:.0f} s (this process)")
+    print(f"validation accuracy: {100 * val_acc:.2f}% on {len(xv)} held-out training images")
+    print(f"test accuracy: {100 * acc:.2f}% after {len(history.epoch)} epochs; train wall time {wall:.0f} s "
+          f"(this process)")
     print(f"learning curves: {curve}; checkpoint: {os.path.join(args.out, 'checkpoints')}")
     return acc
 
