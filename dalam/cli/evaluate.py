@@ -123,7 +123,7 @@ def confusion(y, pred, k):
 
 def format_confusion(cm, classes):
     """The confusion matrix as text: rows are the true classes, columns the predictions."""
-    names = [str(c)[:7] for c in classes]
+    names = [str(c)[:10] for c in classes]
     w = max(5, max(len(n) for n in names), len(str(int(cm.max(initial=0))))) + 1
     lines = ["confusion matrix (rows: true class, columns: predicted)",
              " " * w + "".join(n.rjust(w) for n in names)]
@@ -165,14 +165,14 @@ def write_plots(out, cm, classes, x, y, details, pre):
     if len(wrong):
         cols = min(8, len(wrong))
         rows = (len(wrong) + cols - 1) // cols
-        fig, axes = plt.subplots(rows, cols, figsize=(1.3 * cols, 1.55 * rows), squeeze=False)
+        fig, axes = plt.subplots(rows, cols, figsize=(1.45 * cols, 1.85 * rows), squeeze=False)
         for a in axes.flat:
             a.axis("off")
         for a, i in zip(axes.flat, wrong):
             img = x[i] * pre.get("std", 1.0) + pre.get("mean", 0.0)
             img = img[0] if img.shape[0] == 1 else np.moveaxis(img, 0, -1)
             a.imshow(np.clip(img, 0, 1), cmap="gray" if img.ndim == 2 else None)
-            a.set_title(f"true {names[int(y[i])][:8]}\npred {names[int(pred[i])][:8]} {c[i]:.0%}", fontsize=6)
+            a.set_title(f"true {names[int(y[i])][:10]}\npred {names[int(pred[i])][:10]} {c[i]:.0%}", fontsize=6)
         fig.suptitle("most confident mistakes", fontsize=8)
         fig.tight_layout()
         fig.savefig(out / "worst_mistakes.png", dpi=110)
