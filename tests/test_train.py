@@ -495,3 +495,14 @@ def test_relu_fast_path_matches_plain_maximum(shape, perm, dtype):
     g = np.random.default_rng(1).standard_normal(x.shape).astype(dtype)
     y.backward(dalam.tensor(g))
     assert np.array_equal(t.grad._data, g * (ref > 0))
+
+
+def test_importing_ipykernel_is_not_a_notebook(capsys):
+    """nbclient (and jupyter_client) import ipykernel into a plain process; progress must still go to
+    the pipe as one line per epoch there, not to a notebook bar."""
+    import ipykernel  # noqa: F401
+    train, val = loaders()
+    model = mlp()
+    dalam.fit(model, train, nn.CrossEntropyLoss(), dalam.optim.SGD(model.parameters(), lr=0.1), epochs=2,
+              val_loader=val, verbose=1)
+    assert len(capsys.readouterr().out.strip().splitlines()) == 2

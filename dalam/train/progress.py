@@ -7,8 +7,20 @@ import sys
 import time
 
 
+def _in_notebook():
+    """Running inside a Jupyter kernel (not merely with ipykernel imported, as nbclient does)."""
+    ipython = sys.modules.get("IPython")
+    if ipython is None:
+        return False
+    try:
+        shell = ipython.get_ipython()
+    except Exception:  # an IPython too old or half-imported
+        return False
+    return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"
+
+
 def _interactive():
-    if "ipykernel" in sys.modules:
+    if _in_notebook():
         return True
     try:
         return sys.stderr.isatty()
