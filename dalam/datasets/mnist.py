@@ -142,11 +142,16 @@ class MNIST(Dataset):
         return gz_md5 if path.suffix == ".gz" else self.raw_md5.get(path.name)
 
     # ---------------------------------------------------------------- access
+    def _arrays(self):
+        """(images, labels) as NumPy arrays; subclasses that store them elsewhere say where."""
+        return self.data, self.targets
+
     def __len__(self):
-        return len(self.data)
+        return len(self._arrays()[0])
 
     def __getitem__(self, index):
-        img, target = self.data[index], int(self.targets[index])
+        images, labels = self._arrays()
+        img, target = images[index], int(labels[index])
         if self.transform is not None:
             img = self.transform(img)
         if self.target_transform is not None:
@@ -158,11 +163,12 @@ class MNIST(Dataset):
         if self.target_transform is not None or (self.transform is not None
                                                  and not is_batchable(self.transform)):
             return default_collate([self[int(i)] for i in indices])
-        imgs = self.data[indices]
+        images, labels = self._arrays()
+        imgs = images[indices]
         imgs = self.transform.batch(imgs) if self.transform is not None else imgs
         if not isinstance(imgs, Tensor):
             imgs = Tensor._make(np.asarray(imgs), False, None)
-        return imgs, Tensor._make(self.targets[indices], False, None)
+        return imgs, Tensor._make(labels[indices], False, None)
 
     def as_tensors(self, normalize=True, flatten=False):
         """The whole split at once: ``(x, y)``, x float32 (N, 1, 28, 28) (or

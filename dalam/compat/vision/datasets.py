@@ -7,8 +7,6 @@ PIL image; ``transforms.ToTensor()`` gives the same tensor either way.
 import numpy as np
 
 from ... import datasets as _ds
-from ...data.collate import default_collate
-from ...data.transforms import is_batchable
 from ...tensor import Tensor
 
 
@@ -35,26 +33,8 @@ class _TorchvisionStyle:
     def targets(self, value):
         self._labels = value.numpy() if isinstance(value, Tensor) else np.asarray(value)
 
-    def __len__(self):
-        return len(self._images)
-
-    def __getitem__(self, index):
-        img, target = self._images[index], int(self._labels[index])
-        if self.transform is not None:
-            img = self.transform(img)
-        if self.target_transform is not None:
-            target = self.target_transform(target)
-        return img, target
-
-    def _get_batch(self, indices):
-        if self.target_transform is not None or (self.transform is not None
-                                                 and not is_batchable(self.transform)):
-            return default_collate([self[int(i)] for i in indices])
-        imgs = self._images[indices]
-        imgs = self.transform.batch(imgs) if self.transform is not None else imgs
-        if not isinstance(imgs, Tensor):
-            imgs = Tensor._make(np.asarray(imgs), False, None)
-        return imgs, Tensor._make(self._labels[indices], False, None)
+    def _arrays(self):  # the loading, indexing and batching are dalam.datasets.MNIST's
+        return self._images, self._labels
 
 
 class MNIST(_TorchvisionStyle, _ds.MNIST):
